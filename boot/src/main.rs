@@ -1,0 +1,1 @@
+fn main() { println!("{}", env!("GMPOS_BIOS_IMAGE")); }

@@ -1,0 +1,1 @@
+//! Host build of the kernel's pure logic, for unit, thread and loom tests.
