@@ -1,1 +1,161 @@
-fn main() { println!("{}", env!("GMPOS_BIOS_IMAGE")); }
+//! `gmpos-run`: boots gmpos in QEMU with the serial console on the terminal.
+//! `make run` and `make gdb` call it; `gmpos-run --help` says how.
+//! Exit status: 0 when the kernel reports success, 1 for any other end of the
+//! run, 2 for a usage error.
+
+use boot::{Accel, Outcome, Qemu, RunError};
+use std::process::ExitCode;
+use std::time::Duration;
+
+const USAGE: &str = "\
+usage: gmpos-run [OPTIONS] [KEY=VALUE ...]
+
+Boots the gmpos kernel in QEMU with its serial console on this terminal.
+Ctrl-A X quits QEMU (Ctrl-A H lists the other Ctrl-A keys).
+
+Options:
+  --smp N           virtual CPUs, 1..=255 (default 4)
+  --mem MIB         guest memory in MiB (default 2048)
+  --accel tcg|kvm   accelerator (default tcg; kvm only on request)
+  --timeout SECS    kill QEMU after SECS seconds, 0 = never
+                    (default 600, or never with --gdb)
+  --icount          one virtual ns per guest instruction: exact, repeatable
+                    timing; runs all vCPUs on one host thread
+  --gdb             start paused with a gdb stub on localhost:1234
+  --print-cmd       print the QEMU command line and exit
+  --print-image     print the path of the BIOS disk image and exit
+  -h, --help        print this help and exit
+
+Kernel arguments are KEY=VALUE words, passed to the kernel as they are:
+  PROG=demo         the program to run
+  GOMAXPROCS=N      number of Ps
+  GODEBUG=k=v,...   as in Go, e.g. GODEBUG=schedtrace=100,scheddetail=1
+  N=..., CPU=...    program parameters
+
+Exit status: 0 if the kernel reported success; 1 if it reported failure or
+the run ended any other way (reset, timeout, QEMU error); 2 for a usage error.
+";
+
+enum Action {
+    Run,
+    PrintCmd,
+    PrintImage,
+    Help,
+}
+
+fn main() -> ExitCode {
+    match parse(std::env::args().skip(1)) {
+        Ok((Action::Help, _)) => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Ok((Action::PrintImage, _)) => {
+            println!("{}", boot::bios_image().display());
+            ExitCode::SUCCESS
+        }
+        Ok((Action::PrintCmd, q)) => {
+            println!("{}", q.command_line(boot::Console::Interactive));
+            ExitCode::SUCCESS
+        }
+        Ok((Action::Run, q)) => run(&q),
+        Err(msg) => {
+            eprintln!("gmpos-run: {msg}");
+            eprintln!("gmpos-run: try `gmpos-run --help`");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(q: &Qemu) -> ExitCode {
+    let words = if q.args.is_empty() { "with no arguments".to_string() } else { q.kernel_cmdline() };
+    eprintln!("gmpos-run: booting {words} on {}; Ctrl-A X quits", q.describe());
+    if q.gdb {
+        eprintln!("gmpos-run: QEMU waits for gdb; in another terminal run:");
+        eprintln!("    {}", boot::gdb_command());
+    }
+    match q.run_interactive() {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Reset) => {
+            eprintln!("gmpos-run: QEMU exited without a result from the kernel: quit with Ctrl-A X, or {}", Outcome::Reset);
+            ExitCode::FAILURE
+        }
+        Ok(outcome) => {
+            eprintln!("gmpos-run: {outcome}");
+            ExitCode::FAILURE
+        }
+        Err(e @ RunError::Invalid(_)) => {
+            eprintln!("gmpos-run: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("gmpos-run: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse(argv: impl Iterator<Item = String>) -> Result<(Action, Qemu), String> {
+    let mut q = Qemu::new(4);
+    let mut action = Action::Run;
+    let mut timeout: Option<u64> = None;
+    let mut argv = argv.peekable();
+    let mut only_words = false;
+    while let Some(arg) = argv.next() {
+        if only_words || !arg.starts_with('-') {
+            boot::check_word(&arg)?;
+            q.args.push(arg);
+            continue;
+        }
+        // Accept both `--smp 4` and `--smp=4`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f.to_string(), Some(v.to_string())),
+            None => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            inline.clone().or_else(|| argv.next()).ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "--smp" => {
+                q.smp = number(&value("--smp")?, "--smp")?;
+                if !(1..=boot::MAX_SMP).contains(&q.smp) {
+                    return Err(format!("--smp must be 1..={}, not {}", boot::MAX_SMP, q.smp));
+                }
+            }
+            "--mem" => {
+                q.mem_mib = number(&value("--mem")?, "--mem")?;
+                if q.mem_mib == 0 {
+                    return Err("--mem must be at least 1 (MiB)".into());
+                }
+            }
+            "--accel" => q.accel = value("--accel")?.parse()?,
+            "--timeout" => timeout = Some(number(&value("--timeout")?, "--timeout")?),
+            "--icount" | "--gdb" | "--print-cmd" | "--print-image" | "--help" | "-h" | "--"
+                if inline.is_some() =>
+            {
+                return Err(format!("{flag} takes no value"));
+            }
+            "--icount" => q.icount = true,
+            "--gdb" => q.gdb = true,
+            "--print-cmd" => action = Action::PrintCmd,
+            "--print-image" => action = Action::PrintImage,
+            "--help" | "-h" => return Ok((Action::Help, q)),
+            "--" => only_words = true,
+            _ => return Err(format!("unknown option {arg:?}")),
+        }
+    }
+    q.timeout = match timeout {
+        Some(0) => None,
+        Some(s) => Some(Duration::from_secs(s)),
+        None if q.gdb => None,
+        None => Some(boot::DEFAULT_TIMEOUT),
+    };
+    if q.icount && q.accel == Accel::Kvm {
+        return Err("--icount needs TCG; it cannot be used with --accel kvm".into());
+    }
+    q.check().map_err(|e| e.to_string())?;
+    Ok((action, q))
+}
+
+fn number<T: std::str::FromStr>(s: &str, flag: &str) -> Result<T, String> {
+    s.parse().map_err(|_| format!("{flag} needs a whole number, not {s:?}"))
+}

@@ -1,0 +1,679 @@
+//! Host side of gmpos: the one place that knows how QEMU is started, how long
+//! a run may take and what its exit status means.
+//!
+//! Everything that boots the kernel goes through [`Qemu`]: the `gmpos-run`
+//! binary (and so `make run`), and the integration tests under `tests/`.
+//!
+//! # The contract with the kernel
+//!
+//! | what | how |
+//! |---|---|
+//! | disk image | the BIOS image `boot/build.rs` makes ([`bios_image`]) |
+//! | console | COM1 (0x3f8), QEMU's `-serial` |
+//! | command line | whitespace-separated `KEY=VALUE` words in the fw_cfg file [`CMDLINE_FW_CFG`]; the file is **absent** when there are no words (QEMU rejects an empty string) |
+//! | result | the kernel writes [`EXIT_SUCCESS`] or [`EXIT_FAILURE`] to the isa-debug-exit port [`EXIT_PORT`]; QEMU then exits with `(value << 1) \| 1`, 33 or 35 |
+//!
+//! Anything else is a failure of some kind, and [`Outcome`] says which: QEMU
+//! exiting with 0 means the guest reset or shut down without reporting (with
+//! `-no-reboot` a triple fault ends that way), a run longer than its timeout
+//! is killed, and any other status is named as it is.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The QEMU binary, looked up on `PATH`.
+pub const QEMU_BIN: &str = "qemu-system-x86_64";
+/// The I/O port of QEMU's isa-debug-exit device.
+pub const EXIT_PORT: u16 = 0xf4;
+/// Written to [`EXIT_PORT`] by the kernel when the run succeeded.
+pub const EXIT_SUCCESS: u8 = 0x10;
+/// Written to [`EXIT_PORT`] by the kernel when the run failed.
+pub const EXIT_FAILURE: u8 = 0x11;
+/// The fw_cfg file that carries the kernel command line.
+pub const CMDLINE_FW_CFG: &str = "opt/gmpos/cmdline";
+/// Guest memory unless told otherwise.
+pub const DEFAULT_MEM_MIB: u32 = 2048;
+/// How long a run may take unless told otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// QEMU's q35 machine takes at most 255 vCPUs without an IOMMU.
+pub const MAX_SMP: u32 = 255;
+/// The TCP port of QEMU's gdb stub (`-s`).
+pub const GDB_PORT: u16 = 1234;
+
+/// The BIOS disk image built by `boot/build.rs`.
+pub fn bios_image() -> &'static Path {
+    Path::new(env!("GMPOS_BIOS_IMAGE"))
+}
+
+/// The kernel ELF inside the image, with symbols: what gdb wants.
+pub fn kernel_elf() -> &'static Path {
+    Path::new(env!("GMPOS_KERNEL_ELF"))
+}
+
+/// The command that attaches gdb to a run started with [`Qemu::gdb`].
+pub fn gdb_command() -> String {
+    format!("gdb {} -ex 'target remote :{GDB_PORT}'", shell_quote(&kernel_elf().display().to_string()))
+}
+
+/// How QEMU executes the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Accel {
+    /// QEMU's translator, one host thread per vCPU (`-accel tcg,thread=multi`).
+    /// Works everywhere; the default.
+    #[default]
+    Tcg,
+    /// Hardware virtualisation (`-accel kvm`). Opt-in: nested KVM on our
+    /// machines is slower than TCG and unreliable.
+    Kvm,
+}
+
+impl std::str::FromStr for Accel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "tcg" | "TCG" => Ok(Accel::Tcg),
+            "kvm" | "KVM" => Ok(Accel::Kvm),
+            _ => Err(format!("unknown accelerator {s:?} (expected tcg or kvm)")),
+        }
+    }
+}
+
+impl fmt::Display for Accel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Accel::Tcg => "TCG",
+            Accel::Kvm => "KVM",
+        })
+    }
+}
+
+/// Where the guest's serial console goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Console {
+    /// `-serial stdio`, read by us into [`Captured::serial`].
+    Captured,
+    /// `-serial mon:stdio` on the terminal: Ctrl-A X quits, Ctrl-A C
+    /// switches to the QEMU monitor.
+    Interactive,
+}
+
+/// One QEMU run of the gmpos image. Fill the fields, then call
+/// [`run_captured`](Qemu::run_captured) or [`run_interactive`](Qemu::run_interactive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Qemu {
+    /// Number of vCPUs, `1..=MAX_SMP`.
+    pub smp: u32,
+    /// Guest memory in MiB.
+    pub mem_mib: u32,
+    pub accel: Accel,
+    /// `-icount shift=0,sleep=off`: one virtual nanosecond per guest
+    /// instruction, so `rdtsc` deltas are exact instruction counts. Forces
+    /// single-threaded TCG (all vCPUs share one host thread).
+    pub icount: bool,
+    /// Kill QEMU after this long; `None` waits for ever.
+    pub timeout: Option<Duration>,
+    /// `-s -S`: start paused, with a gdb stub on [`GDB_PORT`].
+    pub gdb: bool,
+    /// Kernel command line words, each `KEY=VALUE` (see [`check_word`]).
+    pub args: Vec<String>,
+    /// The disk image to boot; [`bios_image`] unless changed.
+    pub image: PathBuf,
+}
+
+impl Qemu {
+    /// A TCG run with `smp` vCPUs, [`DEFAULT_MEM_MIB`], [`DEFAULT_TIMEOUT`]
+    /// and no kernel arguments.
+    pub fn new(smp: u32) -> Self {
+        Qemu {
+            smp,
+            mem_mib: DEFAULT_MEM_MIB,
+            accel: Accel::Tcg,
+            icount: false,
+            timeout: Some(DEFAULT_TIMEOUT),
+            gdb: false,
+            args: Vec::new(),
+            image: bios_image().to_path_buf(),
+        }
+    }
+
+    /// Adds kernel command line words (builder style).
+    pub fn args<I, S>(mut self, words: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(words.into_iter().map(Into::into));
+        self
+    }
+
+    /// Checks the settings without starting anything.
+    pub fn check(&self) -> Result<(), RunError> {
+        if !(1..=MAX_SMP).contains(&self.smp) {
+            return Err(RunError::Invalid(format!("smp must be 1..={MAX_SMP}, not {}", self.smp)));
+        }
+        if self.mem_mib == 0 {
+            return Err(RunError::Invalid("memory must be at least 1 MiB".into()));
+        }
+        if self.icount && self.accel == Accel::Kvm {
+            return Err(RunError::Invalid("icount needs TCG; it cannot be used with KVM".into()));
+        }
+        for word in &self.args {
+            check_word(word).map_err(RunError::Invalid)?;
+        }
+        Ok(())
+    }
+
+    /// The kernel command line: the words joined by single spaces.
+    pub fn kernel_cmdline(&self) -> String {
+        self.args.join(" ")
+    }
+
+    /// QEMU's arguments (without the program name).
+    pub fn qemu_args(&self, console: Console) -> Vec<String> {
+        let mut a: Vec<String> = Vec::new();
+        let mut push = |words: &[&str]| a.extend(words.iter().map(|w| w.to_string()));
+        push(&["-machine", "q35", "-cpu", "max"]);
+        push(&["-m", &format!("{}M", self.mem_mib), "-smp", &self.smp.to_string()]);
+        match (self.accel, self.icount) {
+            (Accel::Kvm, _) => push(&["-accel", "kvm"]),
+            // icount is only implemented for single-threaded TCG.
+            (Accel::Tcg, true) => push(&["-accel", "tcg,thread=single", "-icount", "shift=0,sleep=off"]),
+            (Accel::Tcg, false) => push(&["-accel", "tcg,thread=multi"]),
+        }
+        push(&["-drive", &format!("format=raw,file={}", qemu_escape(&self.image.display().to_string()))]);
+        push(&["-display", "none", "-no-reboot"]);
+        push(&["-device", &format!("isa-debug-exit,iobase={EXIT_PORT:#x},iosize=0x04")]);
+        push(&[
+            "-serial",
+            match console {
+                Console::Captured => "stdio",
+                Console::Interactive => "mon:stdio",
+            },
+        ]);
+        let cmdline = self.kernel_cmdline();
+        if !cmdline.is_empty() {
+            push(&["-fw_cfg", &format!("name={CMDLINE_FW_CFG},string={}", qemu_escape(&cmdline))]);
+        }
+        if self.gdb {
+            push(&["-s", "-S"]);
+        }
+        a
+    }
+
+    /// The QEMU command, with no stdio settings.
+    pub fn command(&self, console: Console) -> Command {
+        let mut cmd = Command::new(QEMU_BIN);
+        cmd.args(self.qemu_args(console));
+        cmd
+    }
+
+    /// The QEMU command as one line that can be pasted into a shell.
+    pub fn command_line(&self, console: Console) -> String {
+        std::iter::once(QEMU_BIN.to_string())
+            .chain(self.qemu_args(console).iter().map(|a| shell_quote(a)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// A short description for humans: `"4 vCPUs (TCG)"`.
+    pub fn describe(&self) -> String {
+        let cpus = if self.smp == 1 { "1 vCPU".to_string() } else { format!("{} vCPUs", self.smp) };
+        let icount = if self.icount { ", icount" } else { "" };
+        format!("{cpus} ({}{icount})", self.accel)
+    }
+
+    /// Boots with the serial console captured; returns once QEMU has exited
+    /// or been killed at the timeout. A guest failure is an [`Outcome`], not
+    /// an error: `Err` means QEMU could not be run at all.
+    pub fn run_captured(&self) -> Result<Captured, RunError> {
+        let mut cmd = self.prepare(Console::Captured)?;
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let start = Instant::now();
+        let mut child = Reaper(spawn(cmd)?);
+        let stdout = drain(child.0.stdout.take());
+        let stderr = drain(child.0.stderr.take());
+        let outcome = wait(&mut child.0, self.timeout).map_err(RunError::Io)?;
+        let elapsed = start.elapsed();
+        let serial = stdout.join().unwrap_or_default();
+        let qemu_stderr = stderr.join().unwrap_or_default();
+        Ok(Captured {
+            outcome,
+            serial: serial.replace("\r\n", "\n"),
+            qemu_stderr,
+            elapsed,
+            command_line: self.command_line(Console::Captured),
+        })
+    }
+
+    /// Boots with the serial console (multiplexed with QEMU's monitor) on
+    /// this process's terminal.
+    pub fn run_interactive(&self) -> Result<Outcome, RunError> {
+        let cmd = self.prepare(Console::Interactive)?;
+        let mut child = Reaper(spawn(cmd)?);
+        wait(&mut child.0, self.timeout).map_err(RunError::Io)
+    }
+
+    fn prepare(&self, console: Console) -> Result<Command, RunError> {
+        self.check()?;
+        if !self.image.is_file() {
+            return Err(RunError::Invalid(format!(
+                "the disk image {} is missing; rebuild it with `cargo build -p boot`",
+                self.image.display()
+            )));
+        }
+        Ok(self.command(console))
+    }
+}
+
+/// What a captured run produced.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub outcome: Outcome,
+    /// Everything the guest wrote to its serial port, `\r\n` turned into `\n`.
+    pub serial: String,
+    /// QEMU's own messages (warnings, errors), not the guest's.
+    pub qemu_stderr: String,
+    /// Wall-clock time from spawning QEMU until it exited.
+    pub elapsed: Duration,
+    /// The command that was run, for pasting into a shell.
+    pub command_line: String,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The kernel wrote [`EXIT_SUCCESS`]; QEMU exited with 33.
+    Success,
+    /// The kernel wrote [`EXIT_FAILURE`]; QEMU exited with 35.
+    Failure,
+    /// QEMU exited with 0: the guest reset or shut down without writing to
+    /// the exit port (a triple fault does this under `-no-reboot`), or the
+    /// user quit an interactive run with Ctrl-A X.
+    Reset,
+    /// The run outlived its timeout and QEMU was killed.
+    TimedOut(Duration),
+    /// Any other exit status (QEMU's own errors are 1).
+    QemuExit(i32),
+    /// QEMU died of this signal, not sent by us.
+    QemuSignal(i32),
+}
+
+impl Outcome {
+    /// Maps QEMU's exit status code.
+    pub fn from_exit_code(code: i32) -> Outcome {
+        match code {
+            0 => Outcome::Reset,
+            c if c == debug_exit_status(EXIT_SUCCESS) => Outcome::Success,
+            c if c == debug_exit_status(EXIT_FAILURE) => Outcome::Failure,
+            c => Outcome::QemuExit(c),
+        }
+    }
+
+    /// Maps QEMU's exit status.
+    pub fn from_status(status: ExitStatus) -> Outcome {
+        if let Some(code) = status.code() {
+            return Outcome::from_exit_code(code);
+        }
+        #[cfg(unix)]
+        if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
+            return Outcome::QemuSignal(signal);
+        }
+        Outcome::QemuExit(-1)
+    }
+
+    pub fn is_success(&self) -> bool {
+        *self == Outcome::Success
+    }
+}
+
+/// QEMU's exit status when the guest writes `value` to isa-debug-exit.
+pub const fn debug_exit_status(value: u8) -> i32 {
+    ((value as i32) << 1) | 1
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Outcome::Success => write!(f, "the kernel reported success ({EXIT_SUCCESS:#04x})"),
+            Outcome::Failure => write!(f, "the kernel reported failure ({EXIT_FAILURE:#04x})"),
+            Outcome::Reset => f.write_str("the guest reset without reporting a result (triple fault?)"),
+            Outcome::TimedOut(t) => write!(f, "QEMU timed out after {}", seconds(t)),
+            Outcome::QemuExit(1) => f.write_str(
+                "QEMU exited with status 1: QEMU itself failed (see its messages), \
+                 or the kernel wrote 0x00 to the isa-debug-exit port",
+            ),
+            Outcome::QemuExit(c) if c > 1 && c % 2 == 1 && c < 512 => write!(
+                f,
+                "QEMU exited with status {c}: the kernel wrote {:#04x} to the isa-debug-exit port, \
+                 which is neither success ({EXIT_SUCCESS:#04x}) nor failure ({EXIT_FAILURE:#04x})",
+                c >> 1
+            ),
+            Outcome::QemuExit(c) => write!(f, "QEMU exited with status {c}"),
+            Outcome::QemuSignal(s) => write!(f, "QEMU was killed by signal {s}"),
+        }
+    }
+}
+
+fn seconds(t: Duration) -> String {
+    if t.subsec_nanos() == 0 { format!("{} s", t.as_secs()) } else { format!("{:.3} s", t.as_secs_f64()) }
+}
+
+/// Why QEMU could not be run at all.
+#[derive(Debug)]
+pub enum RunError {
+    /// Bad settings or a bad kernel word.
+    Invalid(String),
+    /// `qemu-system-x86_64` is not on `PATH`.
+    QemuNotFound,
+    /// Starting QEMU failed for another reason.
+    Spawn(io::Error),
+    /// Waiting for QEMU failed.
+    Io(io::Error),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Invalid(msg) => f.write_str(msg),
+            RunError::QemuNotFound => write!(
+                f,
+                "{QEMU_BIN} is not installed: run `make deps` (or any make target that boots, \
+                 such as `make run`), or install the qemu-system-x86 package"
+            ),
+            RunError::Spawn(e) => write!(f, "could not start {QEMU_BIN}: {e}"),
+            RunError::Io(e) => write!(f, "waiting for {QEMU_BIN} failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Checks one kernel command line word: `KEY=VALUE`, the key letters, digits
+/// and `_`, the value printable ASCII without spaces (the kernel splits the
+/// line at whitespace). What the keys and values mean is the kernel's business.
+pub fn check_word(word: &str) -> Result<(), String> {
+    let Some((key, value)) = word.split_once('=') else {
+        return Err(format!("kernel argument {word:?} is not KEY=VALUE"));
+    };
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!("kernel argument {word:?}: the key must be letters, digits and _"));
+    }
+    if !value.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(format!("kernel argument {word:?}: the value must be printable ASCII without spaces"));
+    }
+    Ok(())
+}
+
+/// Escapes a value for QEMU's `key=value,key=value` option syntax, where a
+/// comma inside a value is written as two.
+pub fn qemu_escape(value: &str) -> String {
+    value.replace(',', ",,")
+}
+
+/// Quotes `s` for a POSIX shell if it needs it.
+pub fn shell_quote(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !s.is_empty() && s.chars().all(plain) { s.to_string() } else { format!("'{}'", s.replace('\'', r"'\''")) }
+}
+
+/// Kills and reaps QEMU if we leave early (a panic on this thread), so that no
+/// QEMU outlives its run.
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            terminate(&mut self.0);
+        }
+    }
+}
+
+fn spawn(mut cmd: Command) -> Result<Child, RunError> {
+    die_with_parent(&mut cmd);
+    cmd.spawn().map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => RunError::QemuNotFound,
+        _ => RunError::Spawn(e),
+    })
+}
+
+/// Reads a pipe to its end on a thread, as (lossy) UTF-8.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Waits for QEMU, killing it at the timeout.
+fn wait(child: &mut Child, timeout: Option<Duration>) -> io::Result<Outcome> {
+    let start = Instant::now();
+    let mut nap = Duration::from_millis(2);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Outcome::from_status(status));
+        }
+        if let Some(limit) = timeout {
+            let elapsed = start.elapsed();
+            if elapsed >= limit {
+                terminate(child);
+                return Ok(Outcome::TimedOut(limit));
+            }
+            nap = nap.min(limit - elapsed);
+        }
+        thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Stops QEMU and reaps it: SIGTERM first, so that an interactive QEMU puts
+/// the terminal back out of raw mode, then SIGKILL if it is still there.
+fn terminate(child: &mut Child) {
+    #[cfg(unix)]
+    {
+        // SAFETY: `kill` has no memory-safety preconditions; the pid is our
+        // unreaped child, so it cannot have been reused.
+        unsafe { sys::kill(child.id() as i32, sys::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// On Linux, asks the kernel to send QEMU SIGTERM when the thread that
+/// started it dies, so that a killed test run or runner leaves no QEMU behind.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as i32;
+    // SAFETY: the closure runs between fork and exec and only makes
+    // async-signal-safe system calls (prctl, getppid); it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if sys::prctl(sys::PR_SET_PDEATHSIG, sys::SIGTERM as std::ffi::c_ulong) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if sys::getppid() != parent {
+                return Err(io::Error::from_raw_os_error(sys::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut Command) {}
+
+#[cfg(unix)]
+mod sys {
+    use std::ffi::c_int;
+    pub const SIGTERM: c_int = 15;
+    #[cfg(target_os = "linux")]
+    pub const PR_SET_PDEATHSIG: c_int = 1;
+    #[cfg(target_os = "linux")]
+    pub const ESRCH: i32 = 3;
+    unsafe extern "C" {
+        pub fn kill(pid: c_int, sig: c_int) -> c_int;
+        #[cfg(target_os = "linux")]
+        pub fn prctl(option: c_int, ...) -> c_int;
+        #[cfg(target_os = "linux")]
+        pub fn getppid() -> c_int;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has(args: &[String], pair: [&str; 2]) -> bool {
+        args.windows(2).any(|w| w[0] == pair[0] && w[1] == pair[1])
+    }
+
+    #[test]
+    fn default_command_line() {
+        let q = Qemu::new(4);
+        let a = q.qemu_args(Console::Captured);
+        assert!(has(&a, ["-machine", "q35"]));
+        assert!(has(&a, ["-cpu", "max"]));
+        assert!(has(&a, ["-m", "2048M"]));
+        assert!(has(&a, ["-smp", "4"]));
+        assert!(has(&a, ["-accel", "tcg,thread=multi"]));
+        assert!(has(&a, ["-display", "none"]));
+        assert!(has(&a, ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]));
+        assert!(has(&a, ["-serial", "stdio"]));
+        assert!(a.contains(&"-no-reboot".to_string()));
+        assert!(a.contains(&format!("format=raw,file={}", bios_image().display())));
+        // No words, no fw_cfg file: QEMU rejects an empty string.
+        assert!(!a.contains(&"-fw_cfg".to_string()));
+        assert!(!a.contains(&"-icount".to_string()));
+        assert!(!a.contains(&"-S".to_string()));
+    }
+
+    #[test]
+    fn interactive_console_is_multiplexed_with_the_monitor() {
+        let a = Qemu::new(1).qemu_args(Console::Interactive);
+        assert!(has(&a, ["-serial", "mon:stdio"]));
+    }
+
+    #[test]
+    fn fw_cfg_doubles_commas() {
+        let q = Qemu::new(2).args(["PROG=demo", "GODEBUG=schedtrace=100,scheddetail=1"]);
+        let a = q.qemu_args(Console::Captured);
+        assert!(has(
+            &a,
+            ["-fw_cfg", "name=opt/gmpos/cmdline,string=PROG=demo GODEBUG=schedtrace=100,,scheddetail=1"]
+        ));
+        assert_eq!(q.kernel_cmdline(), "PROG=demo GODEBUG=schedtrace=100,scheddetail=1");
+    }
+
+    #[test]
+    fn icount_uses_single_threaded_tcg() {
+        let mut q = Qemu::new(1);
+        q.icount = true;
+        let a = q.qemu_args(Console::Captured);
+        assert!(has(&a, ["-accel", "tcg,thread=single"]));
+        assert!(has(&a, ["-icount", "shift=0,sleep=off"]));
+        assert!(!a.contains(&"tcg,thread=multi".to_string()));
+        assert_eq!(q.describe(), "1 vCPU (TCG, icount)");
+    }
+
+    #[test]
+    fn kvm_and_gdb_and_memory() {
+        let mut q = Qemu::new(8);
+        q.accel = Accel::Kvm;
+        q.gdb = true;
+        q.mem_mib = 512;
+        let a = q.qemu_args(Console::Interactive);
+        assert!(has(&a, ["-accel", "kvm"]));
+        assert!(has(&a, ["-s", "-S"]));
+        assert!(has(&a, ["-m", "512M"]));
+        assert_eq!(q.describe(), "8 vCPUs (KVM)");
+    }
+
+    #[test]
+    fn check_rejects_bad_settings() {
+        assert!(Qemu::new(1).check().is_ok());
+        assert!(Qemu::new(255).check().is_ok());
+        assert!(Qemu::new(0).check().is_err());
+        assert!(Qemu::new(256).check().is_err());
+        let mut q = Qemu::new(1);
+        q.icount = true;
+        q.accel = Accel::Kvm;
+        assert!(q.check().is_err());
+        assert!(Qemu::new(1).args(["PROG"]).check().is_err());
+    }
+
+    #[test]
+    fn words() {
+        assert!(check_word("PROG=demo").is_ok());
+        assert!(check_word("GODEBUG=schedtrace=100,scheddetail=1").is_ok());
+        assert!(check_word("N=").is_ok());
+        assert!(check_word("demo").is_err());
+        assert!(check_word("=demo").is_err());
+        assert!(check_word("PR OG=demo").is_err());
+        assert!(check_word("PROG=a b").is_err());
+        assert!(check_word("PROG=a\tb").is_err());
+        assert!(check_word("PROG=é").is_err());
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(debug_exit_status(EXIT_SUCCESS), 33);
+        assert_eq!(debug_exit_status(EXIT_FAILURE), 35);
+        assert_eq!(Outcome::from_exit_code(33), Outcome::Success);
+        assert_eq!(Outcome::from_exit_code(35), Outcome::Failure);
+        assert_eq!(Outcome::from_exit_code(0), Outcome::Reset);
+        assert_eq!(Outcome::from_exit_code(1), Outcome::QemuExit(1));
+        assert_eq!(Outcome::from_exit_code(37), Outcome::QemuExit(37));
+        assert!(Outcome::from_exit_code(33).is_success());
+        assert!(!Outcome::from_exit_code(0).is_success());
+    }
+
+    #[test]
+    fn outcome_messages() {
+        assert_eq!(Outcome::Reset.to_string(), "the guest reset without reporting a result (triple fault?)");
+        assert_eq!(Outcome::TimedOut(Duration::from_secs(120)).to_string(), "QEMU timed out after 120 s");
+        assert!(Outcome::QemuExit(37).to_string().contains("0x12"));
+        assert!(Outcome::QemuExit(2).to_string().contains("status 2"));
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("-smp"), "-smp");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(qemu_escape("a,b,,c"), "a,,b,,,,c");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn wait_kills_at_the_timeout() {
+        let mut child = Command::new("sleep").arg("30").spawn().expect("sleep");
+        let start = Instant::now();
+        let outcome = wait(&mut child, Some(Duration::from_millis(200))).unwrap();
+        assert_eq!(outcome, Outcome::TimedOut(Duration::from_millis(200)));
+        assert!(start.elapsed() < Duration::from_secs(10));
+        // Reaped: there is no process left to wait for.
+        assert!(child.try_wait().unwrap().is_some());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn wait_maps_the_exit_status() {
+        let mut child = Command::new("sh").args(["-c", "exit 35"]).spawn().expect("sh");
+        assert_eq!(wait(&mut child, Some(Duration::from_secs(30))).unwrap(), Outcome::Failure);
+    }
+}
