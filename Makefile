@@ -1,0 +1,111 @@
+# gmpos — thin wrappers over cargo. `make help` lists the targets.
+#
+# Every target that builds first installs what is missing (`make deps`): the
+# Rust toolchain pinned in rust-toolchain.toml and, for targets that boot,
+# QEMU. Everything uses cargo's dev profile, so `make run` and `make test`
+# share one build (the kernel itself is optimised through the
+# [profile.dev.package.kernel] section of Cargo.toml).
+
+# How QEMU runs (these may also come from the environment).
+SMP     ?= 4
+MEM     ?= 2048
+ACCEL   ?= tcg
+TIMEOUT ?= 600
+ICOUNT  ?=
+
+# What the kernel is told: passed as KEY=VALUE words, each only when set.
+# Set them on the make command line (`make run PROG=spawn GOMAXPROCS=2`); they
+# deliberately ignore the environment, where GODEBUG or GOMAXPROCS may be set
+# for real Go programs.
+PROG       = demo
+GOMAXPROCS =
+GODEBUG    =
+N          =
+CPU        =
+
+CARGO    ?= cargo
+QEMU_BIN ?= qemu-system-x86_64
+
+# The pinned toolchain is named once, in rust-toolchain.toml.
+TOOLCHAIN := $(shell sed -n 's/^channel *= *"\([^"]*\)".*/\1/p' rust-toolchain.toml)
+
+RUN_FLAGS = --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --timeout $(TIMEOUT) $(if $(filter-out 0,$(ICOUNT)),--icount)
+KERNEL_WORDS = $(foreach v,PROG GOMAXPROCS GODEBUG N CPU,$(if $($(v)),'$(v)=$($(v))'))
+# Build with cargo's usual progress, then run quietly.
+GMPOS_RUN = $(CARGO) build -p boot --bin gmpos-run && $(CARGO) run --quiet -p boot --bin gmpos-run --
+
+.DEFAULT_GOAL := help
+.PHONY: help run test loom gdb image deps toolchain qemu clean
+
+help:
+	@echo 'gmpos: Go'"'"'s GMP scheduler as an x86_64 kernel, run in QEMU.'
+	@echo
+	@echo 'Targets (each installs what it needs first):'
+	@echo '  make run     boot the kernel, serial console on this terminal (Ctrl-A X quits)'
+	@echo '  make test    build everything and run all tests (host unit tests and QEMU boots)'
+	@echo '  make loom    model-check the run queue with loom'
+	@echo '  make gdb     boot paused, waiting for gdb on localhost:1234'
+	@echo '  make image   build the BIOS disk image and print its path'
+	@echo '  make deps    install the pinned Rust toolchain and QEMU if missing'
+	@echo '  make clean   remove build output (cargo clean)'
+	@echo
+	@echo 'Variables for run and gdb (now):'
+	@echo '  SMP         virtual CPUs ($(SMP))'
+	@echo '  PROG        program to run ($(PROG))'
+	@echo '  GOMAXPROCS  number of Ps ($(or $(GOMAXPROCS),unset: the kernel decides))'
+	@echo '  GODEBUG     as in Go, e.g. schedtrace=100,scheddetail=1 ($(or $(GODEBUG),unset))'
+	@echo '  N, CPU      program parameters ($(or $(N),unset), $(or $(CPU),unset))'
+	@echo '  MEM         guest memory in MiB ($(MEM))'
+	@echo '  ACCEL       tcg or kvm ($(ACCEL))'
+	@echo '  TIMEOUT     seconds before QEMU is killed, 0 = never ($(TIMEOUT))'
+	@echo '  ICOUNT      1 = exact instruction-count timing, one host thread ($(or $(ICOUNT),unset))'
+	@echo
+	@echo 'Example: make run SMP=8 PROG=demo GODEBUG=schedtrace=100'
+
+run: deps
+	@$(GMPOS_RUN) $(RUN_FLAGS) $(KERNEL_WORDS)
+
+gdb: deps
+	@$(GMPOS_RUN) $(RUN_FLAGS) --timeout 0 --gdb $(KERNEL_WORDS)
+
+test: deps
+	$(CARGO) test
+
+loom: toolchain
+	$(CARGO) test --release --features loom --test runq_loom
+
+image: toolchain
+	@$(GMPOS_RUN) --print-image
+
+clean: toolchain
+	$(CARGO) clean
+
+deps: toolchain qemu
+
+# Installs the pinned toolchain (with its components and targets) unless it is
+# already there. `rustup toolchain install` with no argument reads
+# rust-toolchain.toml (rustup >= 1.28).
+toolchain:
+	@command -v rustup >/dev/null 2>&1 || { \
+	  echo 'make: rustup is not installed; install it from https://rustup.rs and run make again' >&2; exit 1; }
+	@if rustup toolchain list | grep -q '^$(TOOLCHAIN)-' \
+	   && rustup component list --toolchain $(TOOLCHAIN) --installed 2>/dev/null | grep -q '^rust-src' \
+	   && rustup target list --toolchain $(TOOLCHAIN) --installed 2>/dev/null | grep -qx 'x86_64-unknown-none'; then :; \
+	 else \
+	   echo 'make: installing the Rust toolchain $(TOOLCHAIN) (from rust-toolchain.toml)' >&2; \
+	   rustup toolchain install || { \
+	     echo 'make: rustup could not install the toolchain in rust-toolchain.toml (rustup >= 1.28 is needed: rustup self update)' >&2; exit 1; }; \
+	 fi
+
+# Installs QEMU with apt-get when qemu-system-x86_64 is missing.
+qemu:
+	@command -v $(QEMU_BIN) >/dev/null 2>&1 || { \
+	  echo 'make: $(QEMU_BIN) is missing; installing qemu-system-x86 with apt-get' >&2; \
+	  command -v apt-get >/dev/null 2>&1 || { \
+	    echo 'make: no apt-get here: install QEMU (qemu-system-x86_64) with your package manager' >&2; exit 1; }; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	  else echo 'make: not root and no sudo: install the qemu-system-x86 package as root' >&2; exit 1; fi; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null && \
+	  command -v $(QEMU_BIN) >/dev/null 2>&1 || { echo 'make: installing QEMU failed' >&2; exit 1; }; }
