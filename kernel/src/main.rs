@@ -1,24 +1,74 @@
+//! gmpos: Go's runtime scheduler (the GMP model) as an operating-system
+//! kernel. Every core is an M bound to a P; goroutines (Gs) are multiplexed
+//! M:N onto them. See `runtime/` for the scheduler and `docs/` for the guide.
+//!
+//! Start-up flows one way: console → memory → ACPI → this core's hardware →
+//! command line → the other cores → the runtime, which runs the chosen
+//! program as the main goroutine.
+
 #![no_std]
 #![no_main]
+#![feature(abi_x86_interrupt)]
 
-use bootloader_api::{entry_point, BootInfo, BootloaderConfig, config::Mapping};
-use core::fmt::Write;
+extern crate alloc;
+
+mod arch;
+mod cmdline;
+mod drivers;
+mod fault;
+mod mm;
+mod programs;
+mod runtime;
+mod sync;
+
+use bootloader_api::config::Mapping;
+use bootloader_api::{BootInfo, BootloaderConfig, entry_point};
+
+use arch::qemu::{ExitCode, exit};
 
 pub static BOOTLOADER_CONFIG: BootloaderConfig = {
     let mut config = BootloaderConfig::new_default();
+    // The kernel reaches page tables, the LAPIC and the IOAPIC through a
+    // window onto all of physical memory.
     config.mappings.physical_memory = Some(Mapping::Dynamic);
     config.kernel_stack_size = 256 * 1024;
     config
 };
 entry_point!(kmain, config = &BOOTLOADER_CONFIG);
 
-fn kmain(_boot: &'static mut BootInfo) -> ! {
-    let mut s = unsafe { uart_16550::SerialPort::new(0x3f8) };
-    s.init();
-    let _ = writeln!(s, "hello from gmpos");
-    unsafe { x86_64::instructions::port::Port::<u32>::new(0xf4).write(0x10) };
-    loop {}
+/// Prints `gmpos: <message>` and ends the run with a failure status.
+fn fail(message: &str) -> ! {
+    println!("gmpos: {message}");
+    exit(ExitCode::Failure)
 }
 
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }
+fn kmain(boot: &'static mut BootInfo) -> ! {
+    drivers::serial::init();
+    let phys_offset = boot.physical_memory_offset.into_option().unwrap_or_else(|| fail("no physical-memory window"));
+    mm::init(phys_offset, &boot.memory_regions).unwrap_or_else(|e| fail(e));
+    let rsdp = boot.rsdp_addr.into_option().unwrap_or_else(|| fail("the bootloader found no ACPI RSDP"));
+    let machine = arch::acpi::discover(rsdp).unwrap_or_else(|e| fail(e));
+    arch::init_bsp(&machine);
+
+    let line = drivers::fw_cfg::read_file("opt/gmpos/cmdline").unwrap_or_default();
+    let config = cmdline::parse(&line).unwrap_or_else(|e| fail(&e));
+    let program = programs::find(config.prog).unwrap_or_else(|| fail(&programs::unknown(config.prog)));
+
+    let started = arch::smp::start_aps(&machine.ap_apic_ids, ap_main);
+    let deadline = arch::time::nanotime() + 1_000_000_000;
+    while arch::cpu::online() < 1 + started && arch::time::nanotime() < deadline {
+        core::hint::spin_loop();
+    }
+    let ncpu = arch::cpu::online();
+    println!("gmpos: {ncpu} cpus online");
+    if let Some(n) = config.gomaxprocs.filter(|&n| n > ncpu) {
+        fail(&alloc::format!("bad GOMAXPROCS \"{n}\": this machine has {ncpu} cores (use 1..={ncpu})"));
+    }
+    runtime::start(&config, ncpu, program)
+}
+
+/// Where each application processor lands after the trampoline.
+extern "C" fn ap_main(id: usize) -> ! {
+    arch::init_ap(id);
+    runtime::mstart()
+}

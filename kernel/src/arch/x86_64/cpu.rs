@@ -1,0 +1,90 @@
+//! Per-CPU data, reached through the GS base register.
+//!
+//! Each core has one [`Cpu`], allocated when the core is brought up and never
+//! freed. Its first field points to itself, so `gs:[0]` gives the current
+//! core's `Cpu` in one instruction without knowing where it lives.
+
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+
+use crossbeam_queue::ArrayQueue;
+use x86_64::registers::model_specific::GsBase;
+use x86_64::VirtAddr;
+
+/// The most cores gmpos brings up (the MADT may list more).
+pub const MAX_CPUS: usize = 64;
+
+/// A function to run on a given core, with its argument: see [`super::smp::call`].
+pub type Call = (fn(usize), usize);
+
+#[repr(C)]
+pub struct Cpu {
+    /// Points to this struct (read through `gs:[0]`).
+    self_ptr: *const Cpu,
+    /// Dense index 0..n, in bring-up order; the bootstrap core is 0.
+    pub id: usize,
+    /// The local APIC id that IPIs are addressed to.
+    pub apic_id: u32,
+    /// Local APIC timer interrupts taken by this core.
+    pub ticks: AtomicU64,
+    /// Functions other cores asked this core to run (drained by the IPI handler).
+    pub calls: ArrayQueue<Call>,
+}
+
+// SAFETY: `self_ptr` only ever points to the struct itself; every other
+// field is immutable after bring-up or synchronised.
+unsafe impl Sync for Cpu {}
+
+static CPUS: [AtomicPtr<Cpu>; MAX_CPUS] = [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_CPUS];
+static ONLINE: AtomicU32 = AtomicU32::new(0);
+
+/// Creates core `id`'s `Cpu`, publishes it and points this core's GS base at
+/// it. Called once on each core, early in its bring-up.
+pub fn init(id: usize, apic_id: u32) -> &'static Cpu {
+    let cpu = Box::leak(Box::new(Cpu {
+        self_ptr: core::ptr::null(),
+        id,
+        apic_id,
+        ticks: AtomicU64::new(0),
+        calls: ArrayQueue::new(16),
+    }));
+    cpu.self_ptr = cpu;
+    GsBase::write(VirtAddr::from_ptr(cpu));
+    // Release: whoever finds the pointer in CPUS sees the initialised struct.
+    CPUS[id].store(cpu, Ordering::Release);
+    cpu
+}
+
+/// Marks this core online (after its interrupts and timer are working).
+pub fn set_online() {
+    ONLINE.fetch_add(1, Ordering::AcqRel);
+}
+
+/// How many cores are online.
+pub fn online() -> usize {
+    ONLINE.load(Ordering::Acquire) as usize
+}
+
+/// The current core's `Cpu`.
+#[inline]
+pub fn current() -> &'static Cpu {
+    let ptr: *const Cpu;
+    // SAFETY: GS base points to this core's `Cpu` (set in `init` before
+    // anything calls `current`), whose first field is its own address.
+    unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) ptr, options(nostack, readonly, preserves_flags)) };
+    // SAFETY: the `Cpu` is leaked, so it lives forever.
+    unsafe { &*ptr }
+}
+
+/// The current core's index; 0 before the bootstrap core's `init`.
+#[inline]
+pub fn id() -> usize {
+    if GsBase::read().is_null() { 0 } else { current().id }
+}
+
+/// Core `id`'s `Cpu`, if that core has been brought up.
+pub fn get(id: usize) -> Option<&'static Cpu> {
+    let ptr = CPUS.get(id)?.load(Ordering::Acquire);
+    // SAFETY: published by `init` and never freed.
+    (!ptr.is_null()).then(|| unsafe { &*ptr })
+}

@@ -1,0 +1,13 @@
+//! Interrupt vector numbers. 0x20..0x30 are where the legacy PICs are
+//! remapped to (and masked); everything gmpos uses sits above them.
+
+/// Legacy PIC base (masked; only their spurious interrupts can arrive).
+pub const PIC_BASE: u8 = 0x20;
+/// IOAPIC-routed device interrupts start here (GSI n → DEVICE_BASE + n).
+pub const DEVICE_BASE: u8 = 0x30;
+/// The local APIC timer.
+pub const TIMER: u8 = 0xe0;
+/// Wake-up / cross-call IPI.
+pub const IPI: u8 = 0xf0;
+pub const APIC_ERROR: u8 = 0xfe;
+pub const SPURIOUS: u8 = 0xff;

@@ -1,0 +1,50 @@
+//! The built-in programs, selected with `PROG=`. Each runs as the main
+//! goroutine; returning `Err` makes the run fail with the message.
+
+mod demo;
+mod fib;
+mod selftest;
+mod spawn;
+mod yield_;
+
+use alloc::format;
+use alloc::string::String;
+
+/// What the command line passes to a program.
+pub struct Args {
+    /// `N=`: the program's size parameter, if given.
+    pub n: Option<u64>,
+    /// `CPU=`: the core a test program acts on, if given.
+    pub cpu: Option<usize>,
+    /// Cores online.
+    pub ncpu: usize,
+}
+
+pub struct Program {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub main: fn(&Args) -> Result<(), String>,
+}
+
+pub static PROGRAMS: &[Program] = &[
+    Program { name: "demo", about: "a short tour: M:N scheduling on every core", main: demo::main },
+    Program { name: "spawn", about: "spawn N goroutines (default 100000) from one; each must run once", main: spawn::main },
+    Program { name: "fib", about: "parallel fork-join Fibonacci of N (default 27), checked", main: fib::main },
+    Program { name: "yield", about: "goroutines taking turns with gosched()", main: yield_::main },
+    Program { name: "timer", about: "self-test: the LAPIC timer ticks on every core", main: selftest::timer },
+    Program { name: "ipi", about: "self-test: an IPI round trip between every pair of cores", main: selftest::ipi },
+    Program { name: "heap", about: "self-test: heap allocation stress on every core", main: selftest::heap },
+    Program { name: "fault", about: "self-test: a page fault on core CPU (default 1)", main: selftest::fault },
+    Program { name: "panic", about: "self-test: a panic on core CPU (default 1)", main: selftest::panic },
+    Program { name: "overflow", about: "self-test: a goroutine overflows its stack", main: selftest::overflow },
+];
+
+pub fn find(name: &str) -> Option<&'static Program> {
+    PROGRAMS.iter().find(|p| p.name == name)
+}
+
+/// The error for an unknown `PROG`, listing the programs.
+pub fn unknown(name: &str) -> String {
+    let list: String = PROGRAMS.iter().map(|p| format!("\n  {:<9} {}", p.name, p.about)).collect();
+    format!("unknown program \"{name}\"; programs:{list}")
+}

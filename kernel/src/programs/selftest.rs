@@ -1,0 +1,177 @@
+//! Self-tests of the foundation, run by `tests/` in QEMU: the timer on
+//! every core, IPIs between every pair of cores, the heap under concurrent
+//! stress, and the fault, panic and stack-overflow reports.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use super::Args;
+use crate::arch::{cpu, smp, time};
+use crate::runtime::{self, WaitGroup};
+
+/// Spins (the G is alone on its P) until `done()` or `ms` milliseconds pass.
+fn wait_until(ms: u64, done: impl Fn() -> bool) -> bool {
+    let deadline = time::nanotime() + ms * 1_000_000;
+    while !done() {
+        if time::nanotime() > deadline {
+            return false;
+        }
+        core::hint::spin_loop();
+    }
+    true
+}
+
+/// `PROG=timer`: every core takes LAPIC timer interrupts.
+pub fn timer(args: &Args) -> Result<(), String> {
+    const WANT: u64 = 20;
+    let ticks = |i| cpu::get(i).map_or(0, |c| c.ticks.load(Ordering::Relaxed));
+    let start: Vec<u64> = (0..args.ncpu).map(ticks).collect();
+    let all_ticked = wait_until(5_000, || (0..args.ncpu).all(|i| ticks(i) >= start[i] + WANT));
+    let counts: Vec<String> = (0..args.ncpu).map(|i| format!("{}", ticks(i) - start[i])).collect();
+    crate::println!("timer: ticks=[{}]", counts.join(" "));
+    if !all_ticked {
+        return Err(format!("some core took fewer than {WANT} ticks in 5 s"));
+    }
+    Ok(())
+}
+
+/// The core that started the current round trip, and the one it pinged.
+static PING_FROM: AtomicUsize = AtomicUsize::new(0);
+static PING_TO: AtomicUsize = AtomicUsize::new(0);
+static PONG_BACK: AtomicBool = AtomicBool::new(false);
+static WRONG_CORE: AtomicBool = AtomicBool::new(false);
+
+fn check_core(expected: usize) {
+    if cpu::id() != expected {
+        WRONG_CORE.store(true, Ordering::Relaxed);
+    }
+}
+
+fn ping(to: usize) {
+    check_core(PING_FROM.load(Ordering::Relaxed));
+    smp::call(to, pong, cpu::id()).expect("pong call");
+}
+
+fn pong(from: usize) {
+    check_core(PING_TO.load(Ordering::Relaxed));
+    smp::call(from, back, 0).expect("back call");
+}
+
+fn back(_: usize) {
+    check_core(PING_FROM.load(Ordering::Relaxed));
+    PONG_BACK.store(true, Ordering::Release);
+}
+
+/// `PROG=ipi`: for every ordered pair of cores (a, b), a sends an IPI to b
+/// and b answers with an IPI to a; each handler checks it runs on the core
+/// the IPI was addressed to.
+pub fn ipi(args: &Args) -> Result<(), String> {
+    let mut pairs = 0;
+    for a in 0..args.ncpu {
+        for b in (0..args.ncpu).filter(|&b| b != a) {
+            PING_FROM.store(a, Ordering::Relaxed);
+            PING_TO.store(b, Ordering::Relaxed);
+            PONG_BACK.store(false, Ordering::Relaxed);
+            smp::call(a, ping, b).map_err(|e| format!("cpu {a}: {e}"))?;
+            if !wait_until(2_000, || PONG_BACK.load(Ordering::Acquire)) {
+                return Err(format!("no IPI round trip cpu {a} -> cpu {b} -> cpu {a} within 2 s"));
+            }
+            pairs += 1;
+        }
+    }
+    if WRONG_CORE.load(Ordering::Relaxed) {
+        return Err("an IPI handler ran on a core it was not sent to".into());
+    }
+    crate::println!("ipi: pairs={pairs} ok");
+    Ok(())
+}
+
+/// `PROG=heap`: 4 goroutines per core allocate, fill, check and free blocks
+/// of random sizes concurrently.
+pub fn heap(args: &Args) -> Result<(), String> {
+    const OPS: usize = 20_000;
+    let goroutines = 4 * args.ncpu;
+    let errors = Arc::new(AtomicUsize::new(0));
+    let wg = Arc::new(WaitGroup::new());
+    wg.add(goroutines as i64);
+    for id in 0..goroutines {
+        let (errors, wg) = (errors.clone(), wg.clone());
+        runtime::go(move || {
+            let mut rng = id as u64 * 0x9e37_79b9 + 1;
+            let mut live: Vec<Vec<u8>> = Vec::new();
+            for op in 0..OPS {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                if live.len() < 64 && rng % 3 != 0 {
+                    let size = 1 + (rng >> 20) as usize % 4096;
+                    live.push(alloc::vec![(op % 251) as u8; size]);
+                } else if let Some(block) = live.pop() {
+                    let first = block[0];
+                    if block.iter().any(|&b| b != first) {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            wg.done();
+        });
+    }
+    wg.wait();
+    let (used, size) = crate::mm::heap::usage();
+    crate::println!("heap: goroutines={goroutines} ops={} heap_used={used} heap_size={size}", goroutines * OPS);
+    match errors.load(Ordering::Relaxed) {
+        0 => Ok(()),
+        n => Err(format!("{n} blocks were corrupted")),
+    }
+}
+
+/// The core a fault/panic self-test acts on: `CPU=`, default 1.
+fn target_core(args: &Args) -> Result<usize, String> {
+    let cpu = args.cpu.unwrap_or(1);
+    if cpu >= args.ncpu {
+        return Err(format!("CPU={cpu}, but cores are 0..{}", args.ncpu - 1));
+    }
+    Ok(cpu)
+}
+
+/// `PROG=fault`: core CPU touches an unmapped address; the run must end
+/// with the fault report naming that core.
+pub fn fault(args: &Args) -> Result<(), String> {
+    let cpu = target_core(args)?;
+    smp::call(cpu, |_| {
+        // SAFETY: deliberately not safe: this address is never mapped, and
+        // the page fault it causes is the point of the test.
+        unsafe { core::ptr::read_volatile(0xdead_beef_000 as *const u64) };
+    }, 0)?;
+    wait_until(5_000, || false);
+    Err("the deliberate page fault was not reported".into())
+}
+
+/// `PROG=panic`: core CPU panics; the run must end with the panic report
+/// naming that core.
+pub fn panic(args: &Args) -> Result<(), String> {
+    let cpu = target_core(args)?;
+    smp::call(cpu, |_| panic!("deliberate panic requested by PROG=panic"), 0)?;
+    wait_until(5_000, || false);
+    Err("the deliberate panic was not reported".into())
+}
+
+#[inline(never)]
+#[allow(unconditional_recursion)] // the point: it only ends in the guard page
+fn recurse(depth: u64) -> u64 {
+    let frame = core::hint::black_box([depth; 32]);
+    recurse(depth + 1).wrapping_add(frame[7])
+}
+
+/// `PROG=overflow`: a goroutine recurses without end; the report must name it.
+pub fn overflow(_: &Args) -> Result<(), String> {
+    let goid = runtime::go(|| {
+        recurse(0);
+    });
+    crate::println!("overflow: goroutine {goid} recurses without end");
+    wait_until(5_000, || false);
+    Err("the stack overflow was not reported".into())
+}

@@ -1,0 +1,39 @@
+//! `PROG=spawn`: one goroutine spawns N goroutines; each does a little work
+//! and signals completion. Work spreads to every P by stealing.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU8, Ordering};
+
+use super::Args;
+use crate::runtime::{self, WaitGroup};
+
+pub fn main(args: &Args) -> Result<(), String> {
+    let n = args.n.unwrap_or(100_000) as usize;
+    let ran: Arc<Vec<AtomicU8>> = Arc::new((0..n).map(|_| AtomicU8::new(0)).collect());
+    let wg = Arc::new(WaitGroup::new());
+    wg.add(n as i64);
+    for i in 0..n {
+        let (ran, wg) = (ran.clone(), wg.clone());
+        runtime::go(move || {
+            // A little work: enough that a G is not gone before thieves look.
+            let mut x = i as u64;
+            for _ in 0..200 {
+                x = core::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+            ran[i].fetch_add(1, Ordering::Relaxed);
+            wg.done();
+        });
+    }
+    wg.wait();
+    let done = ran.iter().filter(|r| r.load(Ordering::Relaxed) == 1).count();
+    let (runs, steals): (Vec<u64>, Vec<u64>) = runtime::p_stats().unzip();
+    let runs_text: Vec<String> = runs.iter().map(|r| format!("{r}")).collect();
+    crate::println!("spawn: n={n} done={done} runs=[{}] steals={}", runs_text.join(" "), steals.iter().sum::<u64>());
+    if let Some(i) = ran.iter().position(|r| r.load(Ordering::Relaxed) != 1) {
+        return Err(format!("goroutine {i} ran {} times", ran[i].load(Ordering::Relaxed)));
+    }
+    Ok(())
+}

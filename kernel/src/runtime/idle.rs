@@ -1,0 +1,123 @@
+//! Idle Ms and Ps: parking a core that has no work, and waking one when
+//! work appears (Go's `stopm`, `startm`, `wakep`, `acquirep`, `releasep`).
+//!
+//! # Parking and unparking cores
+//!
+//! The problem is Go's: keep enough cores running to use the available
+//! parallelism, and park the rest to save CPU — here an idle core executes
+//! `hlt` until an interrupt. Two things make it hard: work is distributed
+//! (per-P queues, so no one place knows whether there is work), and it may
+//! appear on any core at any moment. Go's rejected designs all apply:
+//! centralising all state (does not scale); handing a G straight to an idle
+//! core when it is readied (thrashes and loses locality); waking a core for
+//! every readied G without a P check (wakes too many).
+//!
+//! Go's answer, kept here: a core that would go idle first *spins* looking
+//! for work (stealing from other Ps). New work only wakes another core if
+//! there is an idle P and no spinning M (`wakep`). A spinning M that finds
+//! work stops spinning and, if it was the last spinner, wakes another
+//! (`resetspinning`), so bursts spread one core at a time.
+//!
+//! The delicate moment is spinning → not spinning. A producer submits work
+//! and then (in `wakep`) reads `nmspinning`; the spinner decrements
+//! `nmspinning` and then re-checks every P's queue. Both sides use SeqCst
+//! (a StoreLoad barrier), so at least one of them sees the other: either the
+//! producer sees no spinner and wakes a core, or the spinner sees the work.
+//!
+//! Where gmpos differs: Go's `startm` creates a new thread when no idle M
+//! exists. Cores cannot be created, so gmpos keeps the invariant that an idle
+//! P implies an idle M: an M releases its P and joins the idle Ms in one
+//! critical section of `sched.lock` (`findRunnable`), and there are at least
+//! as many Ms (cores) as Ps. So `startm` always finds an M for an idle P.
+
+use core::ptr;
+use core::sync::atomic::{Ordering, fence};
+
+use super::g::NO_M;
+use super::m::M;
+use super::p::{P, PStatus};
+use super::sched::sched;
+use crate::arch::{interrupts, smp};
+
+/// Go's `acquirep`: `m` takes `pp`, which must be idle.
+pub(super) fn acquirep(m: &M, pp: &P) {
+    assert_eq!(pp.status(), PStatus::Idle, "acquirep: P{} is not idle", pp.id);
+    pp.set_status(PStatus::Running);
+    pp.m.store(m.id, Ordering::Relaxed);
+    m.p.store(ptr::from_ref(pp).cast_mut(), Ordering::Relaxed);
+}
+
+/// Go's `releasep`: `m` gives up its P (the caller puts it on the idle list).
+pub(super) fn releasep(m: &M) -> &'static P {
+    let pp = m.p();
+    pp.m.store(NO_M, Ordering::Relaxed);
+    m.p.store(ptr::null_mut(), Ordering::Relaxed);
+    pp
+}
+
+/// Go's `stopm`: halts this core until `startm` hands it a P, then takes it.
+/// The caller has already put `m` on the idle list.
+pub(super) fn stopm(m: &M) {
+    m.blocked.store(true, Ordering::Relaxed);
+    // `sti; hlt` is atomic with respect to interrupts: an IPI sent after we
+    // checked `nextp` still ends the `hlt`, so no wakeup is lost.
+    while m.nextp.load(Ordering::Acquire).is_null() {
+        interrupts::enable_and_hlt_then_disable();
+    }
+    m.blocked.store(false, Ordering::Relaxed);
+    let pp = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
+    // SAFETY: `startm` stored a pointer into `allp`, which lives forever.
+    acquirep(m, unsafe { &*pp });
+}
+
+/// Go's `startm`: wakes an idle M to run `pp` (spinning if asked).
+/// Returns `pp` to the idle list if, against the invariant, no M is idle.
+fn startm(pp: &'static P, spinning: bool) {
+    let s = sched();
+    let mut locked = s.lock.lock();
+    let Some(mp) = s.mget(&mut locked) else {
+        s.pidleput(&mut locked, pp);
+        if spinning {
+            s.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        return;
+    };
+    drop(locked);
+    mp.spinning.store(spinning, Ordering::Relaxed);
+    // Release: the woken M sees `spinning` (and the P's state) when it
+    // reads `nextp` with Acquire in `stopm`.
+    mp.nextp.store(ptr::from_ref(pp).cast_mut(), Ordering::Release);
+    smp::wake(mp.id);
+}
+
+/// Go's `wakep`: there is new work; wake a core to run it if there is an
+/// idle P and no M is already spinning (a spinner will find the work).
+pub fn wakep() {
+    let s = sched();
+    // The producer's side of the spinning protocol (see above): the work
+    // was published with a Release store; this full fence orders it before
+    // the load of `nmspinning` (StoreLoad, which Release alone does not).
+    fence(Ordering::SeqCst);
+    if s.nmspinning.load(Ordering::SeqCst) != 0
+        || s.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_err()
+    {
+        return;
+    }
+    let mut locked = s.lock.lock();
+    let Some(pp) = s.pidleget(&mut locked) else {
+        drop(locked);
+        s.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        return;
+    };
+    drop(locked);
+    startm(pp, true);
+}
+
+/// Go's `resetspinning`: this M found work and stops spinning; if it was
+/// the last spinner, another core may be needed.
+pub(super) fn resetspinning(m: &M) {
+    m.spinning.store(false, Ordering::Relaxed);
+    let before = sched().nmspinning.fetch_sub(1, Ordering::SeqCst);
+    assert!(before > 0, "resetspinning: negative nmspinning");
+    wakep();
+}

@@ -1,0 +1,110 @@
+//! The machine: Go's `m`. In Go an M is an OS thread; in gmpos it is a CPU
+//! core, so there are exactly as many Ms as cores online and they are never
+//! created or destroyed. An M's `g0` — the stack the scheduler itself runs
+//! on — is the core's boot stack.
+
+use core::cell::{Cell, UnsafeCell};
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+
+use super::g::G;
+use super::p::P;
+use crate::arch::interrupts::{self, Saved};
+use crate::arch::switch::{Context, switch};
+
+/// What g0 does with the G that just switched to it (Go's `mcall(fn)`).
+pub type McallFn = fn(NonNull<G>);
+
+/// A core running the scheduler (Go's `m`).
+pub struct M {
+    /// The core's index; also this M's id.
+    pub id: usize,
+    /// The scheduler's saved context while a G runs (Go's `m.g0.sched`).
+    pub(super) g0: UnsafeCell<Context>,
+    /// The G running on this M, or null while the scheduler runs (Go's `m.curg`).
+    pub curg: AtomicPtr<G>,
+    /// The P this M holds, or null (Go's `m.p`).
+    pub p: AtomicPtr<P>,
+    /// The P handed to this idle M by `startm` (Go's `m.nextp`).
+    pub nextp: AtomicPtr<P>,
+    /// Out of work and looking for some to steal (Go's `m.spinning`).
+    pub spinning: AtomicBool,
+    /// Halted in `stopm`, waiting for `startm` (Go's `m.blocked`).
+    pub blocked: AtomicBool,
+    /// Set by `mcall` for g0 to run after the switch.
+    pub(super) mcall_fn: Cell<Option<McallFn>>,
+    /// Set by `gopark`: releases the waiter's lock once the G is off its stack.
+    pub(super) park_unlock: Cell<Option<*mut dyn FnMut()>>,
+    /// State of this M's random number generator (Go's `m.fastrand`).
+    pub(super) fastrand: Cell<u64>,
+}
+
+// SAFETY: the Cells and the UnsafeCell are touched only on this M's own core
+// (with interrupts off); everything shared is atomic.
+unsafe impl Sync for M {}
+// SAFETY: as above; `park_unlock` is only set and used on the M's own core.
+unsafe impl Send for M {}
+
+impl M {
+    pub(super) fn new(id: usize) -> M {
+        M {
+            id,
+            g0: UnsafeCell::new(Context::default()),
+            curg: AtomicPtr::new(ptr::null_mut()),
+            p: AtomicPtr::new(ptr::null_mut()),
+            nextp: AtomicPtr::new(ptr::null_mut()),
+            spinning: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+            mcall_fn: Cell::new(None),
+            park_unlock: Cell::new(None),
+            fastrand: Cell::new(0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9)),
+        }
+    }
+
+    /// The P this M holds. Throws if it holds none: only code running with
+    /// a P calls this.
+    pub fn p(&self) -> &'static P {
+        let pp = self.p.load(Ordering::Relaxed);
+        assert!(!pp.is_null(), "M{} has no P", self.id);
+        // SAFETY: Ps live in `allp`, which is never freed.
+        unsafe { &*pp }
+    }
+
+    /// Go's `cheaprand`: wyrand, good enough for steal order and select.
+    pub fn fastrand(&self) -> u64 {
+        let s = self.fastrand.get().wrapping_add(0xa076_1d64_78bd_642f);
+        self.fastrand.set(s);
+        let t = (s as u128).wrapping_mul((s ^ 0xe703_7ed1_a0b4_28db) as u128);
+        (t >> 64) as u64 ^ t as u64
+    }
+}
+
+/// Keeps the current goroutine on this M and P (Go's `acquirem`, which
+/// increments `m.locks`): interrupts are off until the guard is dropped, so
+/// the G can neither be preempted nor migrate while it edits its P.
+pub(super) struct AcquireM(Saved);
+
+pub(super) fn acquirem() -> AcquireM {
+    AcquireM(interrupts::disable())
+}
+
+impl Drop for AcquireM {
+    fn drop(&mut self) {
+        interrupts::restore(self.0);
+    }
+}
+
+/// Switches from the current G to g0 and has g0 run `f(gp)` (Go's `mcall`).
+/// Returns when some M switches back to this G, which may be on another
+/// core. Interrupts are off across the switch, and on when the G resumes.
+pub(super) fn mcall(f: McallFn) {
+    interrupts::disable();
+    let m = super::getm();
+    let gp = m.curg.load(Ordering::Relaxed);
+    assert!(!gp.is_null(), "mcall called on g0");
+    m.mcall_fn.set(Some(f));
+    // SAFETY: `gp` is the running G, so its context is ours to save; g0's
+    // context was saved by `execute` when it switched to this G.
+    unsafe { switch((*gp).context.get(), m.g0.get()) };
+    interrupts::enable();
+}

@@ -1,0 +1,142 @@
+//! The Go runtime scheduler, re-created at OS level. One file per Go
+//! concept, with Go's names:
+//!
+//! | Go (`src/runtime`)                         | here            |
+//! |--------------------------------------------|-----------------|
+//! | `g`, `_Grunnable`…, `waitReason`, `gfput`  | `g.rs`, `proc.rs` |
+//! | `m`, `g0`, `mcall`, `acquirem`             | `m.rs`          |
+//! | `p`, `schedtick`                           | `p.rs`          |
+//! | `runqput`, `runqget`, `runqsteal`…         | `runq.rs`       |
+//! | `schedt`, `globrunqput`, `pidleput`…       | `sched.rs`      |
+//! | `schedule`, `findRunnable`, `stealWork`    | `schedule.rs`   |
+//! | `wakep`, `startm`, `stopm`                 | `idle.rs`       |
+//! | `newproc`, `gopark`, `goready`, `Gosched`  | `proc.rs`       |
+//! | `schedtrace`                               | `trace.rs`      |
+//! | `sync.WaitGroup`                           | `waitgroup.rs`  |
+//!
+//! The big difference from Go: an M is a CPU core, not an OS thread. There
+//! are exactly as many Ms as cores, an idle M halts its core (`hlt`) and is
+//! woken by an inter-processor interrupt, and g0 is the core's boot stack.
+
+pub mod g;
+mod idle;
+mod m;
+mod p;
+mod proc;
+pub mod runq;
+mod sched;
+mod schedule;
+mod trace;
+pub mod waitgroup;
+
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+pub use g::G;
+pub use proc::{go, gopark, goready, gosched};
+pub use waitgroup::WaitGroup;
+
+use crate::arch::qemu::{self, ExitCode};
+use crate::arch::{cpu, interrupts};
+use crate::cmdline::Config;
+use crate::programs::{Args, Program};
+use m::M;
+use sched::{sched, try_sched};
+
+/// Set when the scheduler's data exists; application processors wait for it.
+static READY: AtomicBool = AtomicBool::new(false);
+
+/// This core's M.
+fn getm() -> &'static M {
+    &sched().allm[cpu::id()]
+}
+
+/// The running goroutine (Go's `getg()`, outside g0).
+pub fn getg() -> NonNull<G> {
+    NonNull::new(getm().curg.load(Ordering::Relaxed)).expect("getg: not on a goroutine")
+}
+
+/// The running goroutine's id.
+pub fn goid() -> u64 {
+    // SAFETY: Gs are never freed.
+    unsafe { getg().as_ref() }.goid.load(Ordering::Relaxed)
+}
+
+/// Go's `runtime.GOMAXPROCS(0)`.
+pub fn gomaxprocs() -> usize {
+    sched().allp.len()
+}
+
+/// Go's `runtime.NumGoroutine()`.
+pub fn num_goroutine() -> usize {
+    sched().ngoroutines.load(Ordering::Relaxed) as usize
+}
+
+/// Per-P counters: (Gs run, successful steals), for programs' reports.
+pub fn p_stats() -> impl Iterator<Item = (u64, u64)> {
+    sched().allp.iter().map(|pp| (pp.runs.load(Ordering::Relaxed), pp.steals.load(Ordering::Relaxed)))
+}
+
+/// Starts the scheduler on the bootstrap core (M0 with P0) and runs
+/// `program` as the main goroutine. When it returns, the run ends with its
+/// status, whatever other goroutines remain — as in Go.
+pub fn start(config: &Config, ncpu: usize, program: &'static Program) -> ! {
+    let gomaxprocs = config.gomaxprocs.unwrap_or(ncpu);
+    let s = sched::init(ncpu, gomaxprocs);
+    trace::set_schedtrace(config.godebug.schedtrace_ms);
+    interrupts::disable();
+    let m0 = &s.allm[0];
+    idle::acquirep(m0, &s.allp[0]);
+    READY.store(true, Ordering::Release);
+
+    let args = Args { n: config.n, cpu: config.cpu, ncpu };
+    go(move || {
+        let status = match (program.main)(&args) {
+            Ok(()) => ExitCode::Success,
+            Err(message) => {
+                crate::println!("{}: FAILED: {message}", program.name);
+                ExitCode::Failure
+            }
+        };
+        qemu::exit(status)
+    });
+    s.main_started.store(true, Ordering::Relaxed);
+    schedule::schedule(m0)
+}
+
+/// Go's `mstart`: where an application processor enters the scheduler. Ms
+/// beyond GOMAXPROCS have no P: they join the idle Ms and halt.
+pub fn mstart() -> ! {
+    interrupts::disable();
+    while !READY.load(Ordering::Acquire) {
+        // The periodic tick wakes us to look again.
+        interrupts::enable_and_hlt_then_disable();
+    }
+    let s = sched();
+    let m = getm();
+    if m.id < s.allp.len() {
+        idle::acquirep(m, &s.allp[m.id]);
+    } else {
+        s.mput(&mut s.lock.lock(), m);
+        idle::stopm(m);
+    }
+    schedule::schedule(m)
+}
+
+/// Called from every core's timer interrupt.
+pub fn timer_tick() {
+    let Some(s) = try_sched() else { return };
+    if cpu::id() == 0 {
+        trace::tick(s, cpu::current().ticks.load(Ordering::Relaxed));
+    }
+}
+
+/// If `addr` is in the guard pages of the goroutine running on this core,
+/// that goroutine's id (for the page-fault report).
+pub fn stack_overflow_goid(addr: u64) -> Option<u64> {
+    let m = try_sched()?.allm.get(cpu::id())?;
+    let gp = NonNull::new(m.curg.load(Ordering::Relaxed))?;
+    // SAFETY: Gs are never freed.
+    let g = unsafe { gp.as_ref() };
+    g.stack.in_guard(x86_64::VirtAddr::new_truncate(addr)).then(|| g.goid.load(Ordering::Relaxed))
+}

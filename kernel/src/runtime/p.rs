@@ -1,0 +1,68 @@
+//! The processor: Go's `p`. A P is the right to run Go code: an M must hold
+//! one to run Gs. Each P has a lock-free local run queue (`runq.rs`) and a
+//! free list of dead Gs. There are `GOMAXPROCS` Ps.
+
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use super::g::{G, GList, NO_M};
+use super::runq::RunQueue;
+
+/// Go's `_P*` status values.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub enum PStatus {
+    /// Not held by any M; on the idle list.
+    Idle = 0,
+    /// Held by an M running Gs or the scheduler.
+    Running = 1,
+}
+
+pub struct P {
+    pub id: usize,
+    status: AtomicU32,
+    /// The M holding this P, or [`NO_M`] (Go's `p.m`).
+    pub m: AtomicUsize,
+    /// Go's `p.runq`, `p.runqhead`, `p.runqtail` and `p.runnext`.
+    pub runq: RunQueue<G>,
+    /// Incremented on every scheduler call that starts a new time slice.
+    pub schedtick: AtomicU32,
+    /// Incremented on every system call (Go's `p.syscalltick`).
+    pub syscalltick: AtomicU32,
+    /// Dead Gs ready for reuse (Go's `p.gFree`): owner only.
+    pub(super) gfree: UnsafeCell<GList>,
+    /// Mirror of the free list's length, readable by anyone (scheddetail).
+    pub gfreecnt: AtomicU32,
+    /// Gs this P has run (`execute` calls) and successful steals by it.
+    pub runs: AtomicU64,
+    pub steals: AtomicU64,
+}
+
+// SAFETY: `gfree` is touched only by the M holding the P (with interrupts
+// off); everything else is atomic.
+unsafe impl Sync for P {}
+
+impl P {
+    pub(super) fn new(id: usize) -> P {
+        P {
+            id,
+            status: AtomicU32::new(PStatus::Idle as u32),
+            m: AtomicUsize::new(NO_M),
+            runq: RunQueue::new(),
+            schedtick: AtomicU32::new(0),
+            syscalltick: AtomicU32::new(0),
+            gfree: UnsafeCell::new(GList::new()),
+            gfreecnt: AtomicU32::new(0),
+            runs: AtomicU64::new(0),
+            steals: AtomicU64::new(0),
+        }
+    }
+
+    pub fn status(&self) -> PStatus {
+        if self.status.load(Ordering::Acquire) == PStatus::Idle as u32 { PStatus::Idle } else { PStatus::Running }
+    }
+
+    pub(super) fn set_status(&self, status: PStatus) {
+        self.status.store(status as u32, Ordering::Release);
+    }
+}

@@ -1,0 +1,200 @@
+//! A goroutine's life: Go's `newproc` (the `go` statement), `gopark` and
+//! `goready` (block and unblock — what channels, timers and the netpoller
+//! build on), `Gosched`, and `goexit`; plus the free lists that make
+//! spawning cheap (`gfput`, `gfget`).
+//!
+//! Each blocking operation ends with `mcall(f)`: the G switches to its M's
+//! g0 stack, and g0 runs `f(gp)` — `park_m`, `gosched_m` or `goexit0` — only
+//! once the G's registers are saved. That ordering is what makes it safe for
+//! another core to pick the G up the moment `f` publishes it.
+
+use alloc::boxed::Box;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use super::g::{Entry, G, Status, WaitReason};
+use super::idle::wakep;
+use super::m::{acquirem, mcall};
+use super::p::P;
+use super::sched::sched;
+use super::{getg, getm};
+use crate::arch::interrupts;
+use crate::arch::switch::Context;
+
+/// Go's `newproc` (the `go` statement): creates a goroutine running `f`,
+/// puts it in this P's `runnext` so that it runs soon, and wakes an idle
+/// core if there is one. Returns its id.
+pub fn newproc(f: Entry) -> u64 {
+    let _m = acquirem();
+    let pp = getm().p();
+    let gp = gfget(pp).or_else(|| {
+        let gp = G::malg()?;
+        allgadd(gp);
+        Some(gp)
+    });
+    let gp = gp.unwrap_or_else(|| panic!("newproc: out of memory for goroutine stacks"));
+    let s = sched();
+    // SAFETY: the G is dead or new, so nobody else refers to it.
+    let g = unsafe { gp.as_ref() };
+    // SAFETY: as above; the stack top is 16-aligned and mapped.
+    unsafe {
+        *g.entry.get() = Some(f);
+        *g.context.get() = Context::new(g.stack.top.as_u64(), gostart, gp.as_ptr() as usize);
+    }
+    let goid = s.goidgen.fetch_add(1, Ordering::Relaxed) + 1;
+    g.goid.store(goid, Ordering::Relaxed);
+    g.set_waitreason(WaitReason::Zero);
+    g.set_status(Status::Runnable);
+    s.ngoroutines.fetch_add(1, Ordering::Relaxed);
+    pp.runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
+    if s.main_started.load(Ordering::Relaxed) {
+        wakep();
+    }
+    goid
+}
+
+/// Head of the list of every G ever created (Go's `allgs`), linked through
+/// `alllink`. It only grows, so a lock-free push suffices; the Release CAS
+/// publishes the G's fields to readers, who load the head with Acquire.
+pub(super) static ALLGS: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
+
+/// Go's `allgadd`.
+fn allgadd(gp: NonNull<G>) {
+    let mut head = ALLGS.load(Ordering::Relaxed);
+    loop {
+        // SAFETY: Gs are never freed; this G is not yet visible to anyone.
+        unsafe { gp.as_ref() }.alllink.store(head, Ordering::Relaxed);
+        match ALLGS.compare_exchange_weak(head, gp.as_ptr(), Ordering::Release, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(current) => head = current,
+        }
+    }
+}
+
+/// First code a new G runs, on its own stack.
+extern "C" fn gostart(gp: usize) -> ! {
+    interrupts::enable();
+    // SAFETY: `newproc` stored the entry before the G became runnable; only
+    // this G touches it now.
+    let f = unsafe { (*(*(gp as *const G)).entry.get()).take() }.expect("goroutine without entry");
+    f();
+    goexit1()
+}
+
+/// Go's `goexit1`: the running goroutine ends.
+pub fn goexit1() -> ! {
+    mcall(goexit0);
+    unreachable!("a dead goroutine was resumed")
+}
+
+/// Go's `goexit0`, on g0: the G is dead; recycle it.
+fn goexit0(gp: NonNull<G>) {
+    // SAFETY: Gs are never freed.
+    let g = unsafe { gp.as_ref() };
+    g.casgstatus(Status::Running, Status::Dead);
+    sched().ngoroutines.fetch_sub(1, Ordering::Relaxed);
+    gfput(getm().p(), gp);
+}
+
+/// Go's `gfput`: puts a dead G on its P's free list; when the list grows
+/// long (64), moves half of it to the global free list for other Ps.
+fn gfput(pp: &P, gp: NonNull<G>) {
+    // SAFETY: `gfree` belongs to the P held by this M, interrupts are off.
+    let local = unsafe { &mut *pp.gfree.get() };
+    local.push(gp);
+    if local.len >= 64 {
+        let s = sched();
+        let mut locked = s.lock.lock();
+        while local.len >= 32 {
+            let gp = local.pop().expect("gfput: list shorter than its length");
+            locked.gfree.push(gp);
+        }
+        s.ngfree.store(locked.gfree.len, Ordering::Relaxed);
+    }
+    pp.gfreecnt.store(local.len, Ordering::Relaxed);
+}
+
+/// Go's `gfget`: a dead G from this P's free list, refilled with up to 32
+/// from the global list when empty.
+fn gfget(pp: &P) -> Option<NonNull<G>> {
+    // SAFETY: as in `gfput`.
+    let local = unsafe { &mut *pp.gfree.get() };
+    let s = sched();
+    if local.len == 0 && s.ngfree.load(Ordering::Relaxed) > 0 {
+        let mut locked = s.lock.lock();
+        while local.len < 32 {
+            let Some(gp) = locked.gfree.pop() else { break };
+            local.push(gp);
+        }
+        s.ngfree.store(locked.gfree.len, Ordering::Relaxed);
+    }
+    let gp = local.pop();
+    pp.gfreecnt.store(local.len, Ordering::Relaxed);
+    gp
+}
+
+/// Go's `gopark`: puts the current goroutine to sleep with `reason` until
+/// someone calls [`goready`] on it. `unlock` runs on g0 after the G is
+/// fully off its stack: it releases whatever lock guards the wait queue the
+/// G was put on, so a waker cannot ready the G before it has stopped.
+/// (Go passes `unlockf` and a lock pointer; a closure says the same.)
+pub fn gopark(unlock: impl FnOnce(), reason: WaitReason) {
+    let mut unlock = Some(unlock);
+    let mut call = || (unlock.take().expect("gopark: unlock ran twice"))();
+    let call: &mut dyn FnMut() = &mut call;
+    // SAFETY (lifetime erasure): `park_m` calls it while this frame is
+    // suspended, before anyone can resume the G; it is never used again.
+    let call: *mut (dyn FnMut() + 'static) = unsafe { core::mem::transmute(call) };
+    interrupts::disable();
+    let m = getm();
+    // SAFETY: the running G is ours.
+    unsafe { getg().as_ref() }.set_waitreason(reason);
+    m.park_unlock.set(Some(call));
+    mcall(park_m);
+}
+
+/// Go's `park_m`, on g0.
+fn park_m(gp: NonNull<G>) {
+    // SAFETY: Gs are never freed.
+    let g = unsafe { gp.as_ref() };
+    g.casgstatus(Status::Running, Status::Waiting);
+    if let Some(unlock) = getm().park_unlock.take() {
+        // SAFETY: set by `gopark`, whose frame is alive on the parked stack.
+        unsafe { (*unlock)() };
+        // The unlock may have restored the G's interrupt flag; g0 runs with
+        // interrupts off.
+        interrupts::disable();
+    }
+}
+
+/// Go's `goready`: makes a parked G runnable. It goes to this P's `runnext`,
+/// so that it runs next and inherits the rest of the time slice: a
+/// receiver woken by a sender runs right after it, on the same core.
+pub fn goready(gp: NonNull<G>) {
+    let _m = acquirem();
+    // SAFETY: Gs are never freed.
+    unsafe { gp.as_ref() }.casgstatus(Status::Waiting, Status::Runnable);
+    let s = sched();
+    getm().p().runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
+    wakep();
+}
+
+/// Go's `Gosched`: yields the processor; the G goes to the global queue, so
+/// it runs again after everything already queued.
+pub fn gosched() {
+    mcall(gosched_m);
+}
+
+/// Go's `gosched_m`, on g0.
+fn gosched_m(gp: NonNull<G>) {
+    // SAFETY: Gs are never freed.
+    unsafe { gp.as_ref() }.casgstatus(Status::Running, Status::Runnable);
+    let s = sched();
+    s.globrunqput(&mut s.lock.lock(), gp);
+    wakep();
+}
+
+/// Make `Box<dyn FnOnce>` from a closure (Go's `go f()`).
+pub fn go(f: impl FnOnce() + Send + 'static) -> u64 {
+    newproc(Box::new(f))
+}

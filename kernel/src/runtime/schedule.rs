@@ -1,0 +1,189 @@
+//! The scheduling loop: Go's `schedule`, `findRunnable`, `stealWork` and
+//! `execute`. Every M runs `schedule` on its g0 stack, forever.
+
+use core::ptr::NonNull;
+use core::sync::atomic::Ordering;
+
+use super::g::{G, Status};
+use super::idle::{acquirep, releasep, resetspinning, stopm};
+use super::m::M;
+use super::p::P;
+use super::sched::sched;
+use crate::arch::switch::switch;
+
+/// Go's `schedule`: find a runnable G and run it; when it comes back to g0
+/// (it parked, yielded or exited), do what it asked, and repeat. Runs with
+/// interrupts off: the scheduler is never preempted.
+pub(super) fn schedule(m: &M) -> ! {
+    loop {
+        let (gp, inherit_time) = find_runnable(m);
+        // This M found work: if it was spinning, another may now be needed.
+        if m.spinning.load(Ordering::Relaxed) {
+            resetspinning(m);
+        }
+        execute(m, gp, inherit_time);
+    }
+}
+
+/// Go's `execute`: runs `gp` on this M until it switches back to g0, then
+/// runs the function it asked g0 for (`mcall`). `inherit_time` (the G came
+/// from `runnext`) means it continues the current time slice: the P's
+/// `schedtick` is not advanced.
+fn execute(m: &M, gp: NonNull<G>, inherit_time: bool) {
+    let pp = m.p();
+    // SAFETY: Gs are never freed.
+    let g = unsafe { gp.as_ref() };
+    g.m.store(m.id, Ordering::Relaxed);
+    m.curg.store(gp.as_ptr(), Ordering::Relaxed);
+    g.casgstatus(Status::Runnable, Status::Running);
+    if !inherit_time {
+        pp.schedtick.fetch_add(1, Ordering::Relaxed);
+    }
+    pp.runs.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: `gp` was runnable, so its context is a suspended stack that
+    // no other M is running (it was taken off a queue by this M alone).
+    unsafe { switch(m.g0.get(), g.context.get()) };
+    m.curg.store(core::ptr::null_mut(), Ordering::Relaxed);
+    g.m.store(super::g::NO_M, Ordering::Relaxed);
+    let f = m.mcall_fn.take().expect("schedule: a G returned to g0 without mcall");
+    f(gp);
+}
+
+/// Go's `findRunnable`: the next G for this M's P, blocking (halting the
+/// core) until there is one. Order as in Go: the global queue every 61
+/// ticks (fairness), the local queue, the global queue, (netpoll: later),
+/// stealing from other Ps; then give up the P and halt.
+fn find_runnable(m: &M) -> (NonNull<G>, bool) {
+    let s = sched();
+    'top: loop {
+        let pp = m.p();
+        // Check the global runnable queue once in a while to ensure
+        // fairness: otherwise two goroutines can hold a P forever by
+        // constantly respawning each other.
+        if pp.schedtick.load(Ordering::Relaxed) % 61 == 0 && s.runqsize.load(Ordering::Relaxed) > 0 {
+            if let Some(gp) = s.globrunqget(&mut s.lock.lock(), pp, 1) {
+                return (gp, false);
+            }
+        }
+        if let Some(found) = pp.runq.runqget() {
+            return found;
+        }
+        if s.runqsize.load(Ordering::Relaxed) != 0 {
+            if let Some(gp) = s.globrunqget(&mut s.lock.lock(), pp, 0) {
+                return (gp, false);
+            }
+        }
+
+        // Spinning Ms: steal work from other Ps. Limit the number of
+        // spinning Ms to half the number of busy Ps: this prevents
+        // excessive CPU use when GOMAXPROCS>>1 but parallelism is low.
+        let busy = s.gomaxprocs() - s.npidle.load(Ordering::Relaxed);
+        if m.spinning.load(Ordering::Relaxed) || 2 * s.nmspinning.load(Ordering::Relaxed) < busy {
+            if !m.spinning.load(Ordering::Relaxed) {
+                m.spinning.store(true, Ordering::Relaxed);
+                s.nmspinning.fetch_add(1, Ordering::SeqCst);
+            }
+            if let Some(gp) = steal_work(m, pp) {
+                return (gp, false);
+            }
+        }
+
+        // Nothing to do. Give up the P, joining the idle Ms in the same
+        // critical section (see `idle.rs` for why), after a last look at
+        // the global queue under the lock.
+        let mut locked = s.lock.lock();
+        if let Some(gp) = s.globrunqget(&mut locked, pp, 0) {
+            return (gp, false);
+        }
+        let pp = releasep(m);
+        s.pidleput(&mut locked, pp);
+        s.mput(&mut locked, m);
+        drop(locked);
+
+        // Spinning → not spinning: decrement, then re-check every queue.
+        // A producer that published work before our decrement became
+        // visible is seen here; one that published after sees
+        // nmspinning == 0 and wakes a core itself (`wakep`).
+        if m.spinning.swap(false, Ordering::Relaxed) {
+            let before = s.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            assert!(before > 0, "findRunnable: negative nmspinning");
+            if s.allp.iter().any(|p| !p.runq.runqempty()) {
+                let mut locked = s.lock.lock();
+                // Unless `startm` already chose this M, take ourselves off
+                // the idle list and a P back.
+                if m.nextp.load(Ordering::Acquire).is_null() {
+                    if let Some(pp) = s.pidleget(&mut locked) {
+                        s.mremove(&mut locked, m.id);
+                        drop(locked);
+                        acquirep(m, pp);
+                        m.spinning.store(true, Ordering::Relaxed);
+                        s.nmspinning.fetch_add(1, Ordering::SeqCst);
+                        continue 'top;
+                    }
+                }
+            }
+        }
+        stopm(m);
+    }
+}
+
+/// Go's `stealWork`: up to four passes over the other Ps in a random order,
+/// stealing half of the first non-empty run queue found; `runnext` is only
+/// taken on the last pass (it is about to run on its own P — taking it
+/// would just bounce it between cores).
+fn steal_work(m: &M, pp: &P) -> Option<NonNull<G>> {
+    const STEAL_TRIES: usize = 4;
+    let s = sched();
+    let n = s.allp.len();
+    for i in 0..STEAL_TRIES {
+        let steal_runnext = i == STEAL_TRIES - 1;
+        for victim in RandomOrder::new(n, m.fastrand()) {
+            if victim == pp.id || s.idlepmask.load(Ordering::Relaxed) & (1 << victim) != 0 {
+                continue;
+            }
+            if let Some((gp, _count)) = pp.runq.runqsteal(&s.allp[victim].runq, steal_runnext) {
+                pp.steals.fetch_add(1, Ordering::Relaxed);
+                return Some(gp);
+            }
+        }
+    }
+    None
+}
+
+/// Go's `randomOrder`: visits 0..n in a pseudo-random order by starting at a
+/// random position and stepping by a random number coprime to n.
+struct RandomOrder {
+    n: usize,
+    pos: usize,
+    inc: usize,
+    left: usize,
+}
+
+impl RandomOrder {
+    fn new(n: usize, rand: u64) -> RandomOrder {
+        let coprimes = (1..=n).filter(|&i| gcd(i, n) == 1);
+        let count = coprimes.clone().count();
+        let inc = coprimes.clone().nth((rand >> 32) as usize % count).unwrap_or(1);
+        RandomOrder { n, pos: rand as u32 as usize % n, inc, left: n }
+    }
+}
+
+impl Iterator for RandomOrder {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let pos = self.pos;
+        self.pos = (self.pos + self.inc) % self.n;
+        Some(pos)
+    }
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
