@@ -1,1 +1,13 @@
 //! Host build of the kernel's pure logic, for unit, thread and loom tests.
+//!
+//! The kernel's files are included by path, so the host tests exercise the
+//! very code that runs on bare metal. With `--features loom` the run queue
+//! uses loom's atomics (see `tests/runq_loom.rs`).
+
+/// Mirrors `kernel/src/runtime/`. The `#[path]` on this inline module sets
+/// the directory that the `#[path]`s inside it are relative to.
+#[path = "../kernel/src/runtime"]
+pub mod runtime {
+    #[path = "runq.rs"]
+    pub mod runq;
+}
