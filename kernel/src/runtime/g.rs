@@ -86,9 +86,6 @@ impl WaitReason {
     }
 }
 
-/// What a new goroutine runs.
-pub type Entry = Box<dyn FnOnce() + Send + 'static>;
-
 /// No M: the value of [`G::m`] when the G is not running.
 pub const NO_M: usize = usize::MAX;
 
@@ -103,8 +100,6 @@ pub struct G {
     waitreason: AtomicU8,
     /// The M (core) running this G, or [`NO_M`] (Go's `g.m`).
     pub m: AtomicUsize,
-    /// The function the G runs; taken when it starts.
-    pub(super) entry: UnsafeCell<Option<Entry>>,
     /// Next G in whatever list holds this one: a run queue batch, a free
     /// list (Go's `g.schedlink`). Only the list's owner touches it.
     pub(super) schedlink: AtomicPtr<G>,
@@ -112,7 +107,7 @@ pub struct G {
     pub(super) alllink: AtomicPtr<G>,
 }
 
-// SAFETY: the UnsafeCells are touched only by the one M that owns the G at
+// SAFETY: the UnsafeCell is touched only by the one M that owns the G at
 // that moment (running it, or switching to it), as the scheduler guarantees.
 unsafe impl Sync for G {}
 unsafe impl Send for G {}
@@ -128,7 +123,6 @@ impl G {
             status: AtomicU32::new(Status::Idle as u32),
             waitreason: AtomicU8::new(WaitReason::Zero as u8),
             m: AtomicUsize::new(NO_M),
-            entry: UnsafeCell::new(None),
             schedlink: AtomicPtr::new(ptr::null_mut()),
             alllink: AtomicPtr::new(ptr::null_mut()),
         });

@@ -12,7 +12,7 @@ use alloc::boxed::Box;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use super::g::{Entry, G, Status, WaitReason};
+use super::g::{G, Status, WaitReason};
 use super::idle::wakep;
 use super::m::{acquirem, mcall};
 use super::p::P;
@@ -21,10 +21,26 @@ use super::{getg, getm};
 use crate::arch::interrupts;
 use crate::arch::switch::Context;
 
+/// Closures larger than this are boxed rather than copied onto the stack.
+const MAX_INLINE_CLOSURE: usize = 512;
+
 /// Go's `newproc` (the `go` statement): creates a goroutine running `f`,
 /// puts it in this P's `runnext` so that it runs soon, and wakes an idle
 /// core if there is one. Returns its id.
-pub fn newproc(f: Entry) -> u64 {
+///
+/// Like Go's `newproc1`, which copies the function's arguments onto the
+/// new goroutine's stack, the closure (function and captured values) is
+/// moved to the top of the new G's stack: spawning allocates no heap memory
+/// once dead Gs are being reused.
+pub fn go<F: FnOnce() + Send + 'static>(f: F) -> u64 {
+    if size_of::<F>() <= MAX_INLINE_CLOSURE {
+        newproc(f)
+    } else {
+        newproc(Box::new(f) as Box<dyn FnOnce() + Send>)
+    }
+}
+
+fn newproc<F: FnOnce() + Send + 'static>(f: F) -> u64 {
     let _m = acquirem();
     let pp = getm().p();
     let gp = gfget(pp).or_else(|| {
@@ -36,10 +52,13 @@ pub fn newproc(f: Entry) -> u64 {
     let s = sched();
     // SAFETY: the G is dead or new, so nobody else refers to it.
     let g = unsafe { gp.as_ref() };
-    // SAFETY: as above; the stack top is 16-aligned and mapped.
+    let top = g.stack.top.as_u64();
+    let at = (top - size_of::<F>() as u64) & !(align_of::<F>().max(16) as u64 - 1);
+    // SAFETY: `at` is inside the G's mapped stack (the closure is at most
+    // MAX_INLINE_CLOSURE bytes), aligned for F and 16; nobody runs on it.
     unsafe {
-        *g.entry.get() = Some(f);
-        *g.context.get() = Context::new(g.stack.top.as_u64(), gostart, gp.as_ptr() as usize);
+        (at as *mut F).write(f);
+        *g.context.get() = Context::new(at, gostart::<F>, at as usize);
     }
     let goid = s.goidgen.fetch_add(1, Ordering::Relaxed) + 1;
     g.goid.store(goid, Ordering::Relaxed);
@@ -71,12 +90,12 @@ fn allgadd(gp: NonNull<G>) {
     }
 }
 
-/// First code a new G runs, on its own stack.
-extern "C" fn gostart(gp: usize) -> ! {
+/// First code a new G runs, on its own stack, below its closure at `f`.
+extern "C" fn gostart<F: FnOnce()>(f: usize) -> ! {
     interrupts::enable();
-    // SAFETY: `newproc` stored the entry before the G became runnable; only
-    // this G touches it now.
-    let f = unsafe { (*(*(gp as *const G)).entry.get()).take() }.expect("goroutine without entry");
+    // SAFETY: `newproc` wrote an F at `f`, above this frame; it is read
+    // (moved out) exactly once.
+    let f = unsafe { (f as *const F).read() };
     f();
     goexit1()
 }
@@ -192,9 +211,4 @@ fn gosched_m(gp: NonNull<G>) {
     let s = sched();
     s.globrunqput(&mut s.lock.lock(), gp);
     wakep();
-}
-
-/// Make `Box<dyn FnOnce>` from a closure (Go's `go f()`).
-pub fn go(f: impl FnOnce() + Send + 'static) -> u64 {
-    newproc(Box::new(f))
 }
