@@ -127,7 +127,7 @@ pub fn mstart() -> ! {
 pub fn timer_tick() {
     let Some(s) = try_sched() else { return };
     if cpu::id() == 0 {
-        trace::tick(s, cpu::current().ticks.load(Ordering::Relaxed));
+        trace::tick(s);
     }
 }
 

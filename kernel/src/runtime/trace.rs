@@ -8,17 +8,23 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use super::sched::Sched;
 use crate::arch::time;
 
-static SCHEDTRACE_MS: AtomicU64 = AtomicU64::new(0);
+/// The schedtrace period in nanoseconds (0: off), and when the next line is due.
+static PERIOD_NS: AtomicU64 = AtomicU64::new(0);
+static NEXT_NS: AtomicU64 = AtomicU64::new(0);
 
 pub fn set_schedtrace(ms: u64) {
-    SCHEDTRACE_MS.store(ms, Ordering::Relaxed);
+    PERIOD_NS.store(ms * 1_000_000, Ordering::Relaxed);
+    NEXT_NS.store(ms * 1_000_000, Ordering::Relaxed);
 }
 
-/// Called on every tick of core 0; prints when a period has passed.
-pub fn tick(s: &Sched, ticks: u64) {
-    let ms = SCHEDTRACE_MS.load(Ordering::Relaxed);
-    let ticks_per_ms = time::TICK_HZ / 1000;
-    if ms != 0 && ticks % (ms * ticks_per_ms) == 0 {
+/// Called on every tick of core 0 (so only one core writes NEXT_NS);
+/// prints a line when a period has passed.
+pub fn tick(s: &Sched) {
+    let period = PERIOD_NS.load(Ordering::Relaxed);
+    let next = NEXT_NS.load(Ordering::Relaxed);
+    let now = time::nanotime();
+    if period != 0 && now >= next {
+        NEXT_NS.store(now - (now - next) % period + period, Ordering::Relaxed);
         crate::print!("{}", schedtrace(s));
     }
 }
