@@ -84,7 +84,8 @@ deps: toolchain qemu
 
 # Installs the pinned toolchain (with its components and targets) unless it is
 # already there. `rustup toolchain install` with no argument reads
-# rust-toolchain.toml (rustup >= 1.28).
+# rust-toolchain.toml (rustup >= 1.28); --no-self-update keeps it from
+# replacing rustup itself, which a fresh rustup home would otherwise do.
 toolchain:
 	@command -v rustup >/dev/null 2>&1 || { \
 	  echo 'make: rustup is not installed; install it from https://rustup.rs and run make again' >&2; exit 1; }
@@ -93,7 +94,7 @@ toolchain:
 	   && rustup target list --toolchain $(TOOLCHAIN) --installed 2>/dev/null | grep -qx 'x86_64-unknown-none'; then :; \
 	 else \
 	   echo 'make: installing the Rust toolchain $(TOOLCHAIN) (from rust-toolchain.toml)' >&2; \
-	   rustup toolchain install || { \
+	   rustup toolchain install --no-self-update || { \
 	     echo 'make: rustup could not install the toolchain in rust-toolchain.toml (rustup >= 1.28 is needed: rustup self update)' >&2; exit 1; }; \
 	 fi
 
