@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 
+#[track_caller]
 fn cpus_online(n: u32) {
     let c = boot(n, &[]);
     assert_success(&c);

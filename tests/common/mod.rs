@@ -7,7 +7,7 @@
 //! (half the host's cores, at least one; `GMPOS_TEST_QEMUS=N` overrides).
 //! Plain `cargo test` needs no `--test-threads`. A run's timeout starts when
 //! its QEMU starts, not while it waits for a turn.
-#![allow(dead_code)] // each test file uses a different part of this
+#![allow(dead_code, unused_imports)] // each test file uses a different part of this
 
 pub use boot::{Accel, Captured, Outcome, Qemu};
 use std::sync::{Condvar, Mutex};
@@ -44,12 +44,14 @@ pub fn boot_with(q: &Qemu) -> Captured {
 }
 
 /// Panics unless the kernel reported success.
+#[track_caller]
 pub fn assert_success(c: &Captured) {
     assert!(c.outcome.is_success(), "expected the kernel to report success, but {} (serial above)", c.outcome);
 }
 
 /// Panics unless the kernel itself reported failure (a reset or a timeout
 /// is not the clean failure a rejected argument should give).
+#[track_caller]
 pub fn assert_failure(c: &Captured) {
     assert_eq!(
         c.outcome,
@@ -65,9 +67,12 @@ pub fn line_starting_with<'a>(serial: &'a str, prefix: &str) -> Option<&'a str> 
 }
 
 /// The first serial line that starts with `prefix`; panics if there is none.
+#[track_caller]
 pub fn expect_line<'a>(c: &'a Captured, prefix: &str) -> &'a str {
-    line_starting_with(&c.serial, prefix)
-        .unwrap_or_else(|| panic!("no serial line starts with {prefix:?} ({}; serial above)", c.outcome))
+    match line_starting_with(&c.serial, prefix) {
+        Some(line) => line,
+        None => panic!("no serial line starts with {prefix:?} ({}; serial above)", c.outcome),
+    }
 }
 
 /// A counting semaphore: at most `limit()` QEMUs at once in this process.
