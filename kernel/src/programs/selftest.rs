@@ -168,10 +168,10 @@ fn recurse(depth: u64) -> u64 {
 
 /// `PROG=overflow`: a goroutine recurses without end; the report must name it.
 pub fn overflow(_: &Args) -> Result<(), String> {
-    let goid = runtime::go(|| {
+    runtime::go(|| {
+        crate::println!("overflow: goroutine {} recurses without end", runtime::goid());
         recurse(0);
     });
-    crate::println!("overflow: goroutine {goid} recurses without end");
     wait_until(5_000, || false);
     Err("the stack overflow was not reported".into())
 }
