@@ -44,6 +44,23 @@ pub fn print_emergency(args: fmt::Arguments) {
     }
 }
 
+/// The console's interrupt line (ISA IRQ 4, identity-mapped to GSI 4).
+pub const COM1_GSI: u32 = 4;
+
+/// Called from COM1's receive interrupt: drains what arrived. Ctrl-\\ asks
+/// for a goroutine dump, as SIGQUIT does for a Go program; nothing else
+/// reads the console yet, so other bytes are dropped.
+pub fn on_input() {
+    loop {
+        let byte = CONSOLE.lock().as_mut().and_then(|port| port.try_receive().ok());
+        match byte {
+            Some(0x1c) => crate::runtime::sigquit(),
+            Some(_) => {}
+            None => return,
+        }
+    }
+}
+
 #[macro_export]
 macro_rules! print {
     ($($arg:tt)*) => { $crate::drivers::serial::print(format_args!($($arg)*)) };

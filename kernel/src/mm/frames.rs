@@ -1,5 +1,6 @@
-//! Physical frames: a bump allocator over the bootloader's Usable regions,
-//! plus a free list threaded through the freed frames themselves.
+//! Physical frames: a bump allocator over the bootloader's Usable regions.
+//! Nothing returns frames yet: goroutine stacks are kept and reused with
+//! their dead Gs.
 
 use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
 use x86_64::PhysAddr;
@@ -27,12 +28,6 @@ pub struct Frames {
     /// Index of the region the bump pointer is in, and the pointer itself.
     current: usize,
     next: u64,
-    /// Physical address of the first freed frame; each freed frame stores the
-    /// address of the next one in its first eight bytes (0 ends the list).
-    free_list: u64,
-    free_frames: u64,
-    total_frames: u64,
-    used_frames: u64,
 }
 
 static FRAMES: IrqLock<Frames> = IrqLock::new(Frames {
@@ -40,10 +35,6 @@ static FRAMES: IrqLock<Frames> = IrqLock::new(Frames {
     count: 0,
     current: 0,
     next: 0,
-    free_list: 0,
-    free_frames: 0,
-    total_frames: 0,
-    used_frames: 0,
 });
 
 /// Takes the Usable regions above 1 MiB, minus `[skip_start, skip_end)` (the
@@ -57,7 +48,6 @@ pub(super) fn init(regions: &MemoryRegions, skip_start: u64, skip_end: u64) {
             let i = frames.count;
             frames.regions[i] = Region { start, end };
             frames.count += 1;
-            frames.total_frames += (end - start) / PAGE;
         }
     };
     for r in regions.iter().filter(|r| r.kind == MemoryRegionKind::Usable) {
@@ -80,50 +70,19 @@ pub fn alloc() -> Option<PhysFrame> {
     Some(frame)
 }
 
-/// Returns a frame to the pool.
-///
-/// # Safety
-/// The frame must have come from [`alloc`] and must no longer be mapped or
-/// used anywhere.
-pub unsafe fn free(frame: PhysFrame) {
-    let mut frames = FRAMES.lock();
-    let addr = frame.start_address();
-    // SAFETY: the caller gives the frame up; its first word links the list.
-    unsafe { phys_to_virt(addr).as_mut_ptr::<u64>().write(frames.free_list) };
-    frames.free_list = addr.as_u64();
-    frames.free_frames += 1;
-    frames.used_frames -= 1;
-}
-
-/// (frames in use, frames in the pool) — for memory reports.
-pub fn usage() -> (u64, u64) {
-    let frames = FRAMES.lock();
-    (frames.used_frames, frames.total_frames)
-}
-
 impl Frames {
     fn alloc(&mut self) -> Option<PhysFrame> {
-        let addr = if self.free_list != 0 {
-            let addr = self.free_list;
-            // SAFETY: every frame on the free list stores the next link.
-            self.free_list = unsafe { phys_to_virt(PhysAddr::new(addr)).as_ptr::<u64>().read() };
-            self.free_frames -= 1;
-            addr
-        } else {
-            while self.current < self.count && self.next >= self.regions[self.current].end {
-                self.current += 1;
-                if self.current < self.count {
-                    self.next = self.regions[self.current].start;
-                }
+        while self.current < self.count && self.next >= self.regions[self.current].end {
+            self.current += 1;
+            if self.current < self.count {
+                self.next = self.regions[self.current].start;
             }
-            if self.current >= self.count {
-                return None;
-            }
-            let addr = self.next;
-            self.next += PAGE;
-            addr
-        };
-        self.used_frames += 1;
+        }
+        if self.current >= self.count {
+            return None;
+        }
+        let addr = self.next;
+        self.next += PAGE;
         Some(PhysFrame::containing_address(PhysAddr::new(addr)))
     }
 }

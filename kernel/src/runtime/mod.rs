@@ -131,6 +131,14 @@ pub fn timer_tick() {
     }
 }
 
+/// Ctrl-\\ on the console (Go's SIGQUIT): print every goroutine, then go on
+/// (Go exits after the dump; a teaching kernel keeps running).
+pub fn sigquit() {
+    if try_sched().is_some() {
+        crate::print!("\nSIGQUIT: goroutine dump ({} goroutines)\n{}\n", num_goroutine(), trace::goroutine_dump());
+    }
+}
+
 /// If `addr` is in the guard pages of the goroutine running on this core,
 /// that goroutine's id (for the page-fault report).
 pub fn stack_overflow_goid(addr: u64) -> Option<u64> {

@@ -5,6 +5,7 @@ use alloc::string::String;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use super::g::Status;
 use super::sched::Sched;
 use crate::arch::time;
 
@@ -27,6 +28,30 @@ pub fn tick(s: &Sched) {
         NEXT_NS.store(now - (now - next) % period + period, Ordering::Relaxed);
         crate::print!("{}", schedtrace(s));
     }
+}
+
+/// Go's goroutine dump (a traceback of every goroutine on SIGQUIT, here
+/// without stacks): `goroutine 1 [running]:`, `goroutine 7 [chan receive]:`.
+pub fn goroutine_dump() -> String {
+    let mut out = String::new();
+    let mut gp = super::proc::ALLGS.load(Ordering::Acquire);
+    while let Some(g) = core::ptr::NonNull::new(gp) {
+        // SAFETY: Gs are never freed.
+        let g = unsafe { g.as_ref() };
+        let state = match g.status() {
+            Status::Dead | Status::Idle => None,
+            Status::Runnable => Some("runnable"),
+            Status::Running => Some("running"),
+            Status::Syscall => Some("syscall"),
+            Status::Preempted => Some("preempted"),
+            Status::Waiting => Some(g.waitreason().as_str()),
+        };
+        if let Some(state) = state {
+            let _ = writeln!(out, "goroutine {} [{state}]:", g.goid.load(Ordering::Relaxed));
+        }
+        gp = g.alllink.load(Ordering::Relaxed);
+    }
+    out
 }
 
 /// Go's `schedtrace(false)` line, in Go's format:

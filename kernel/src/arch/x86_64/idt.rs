@@ -45,6 +45,7 @@ fn build() -> InterruptDescriptorTable {
     for v in vectors::PIC_BASE..vectors::PIC_BASE + 16 {
         idt[v].set_handler_fn(legacy_pic_spurious);
     }
+    idt[vectors::CONSOLE].set_handler_fn(console);
     idt[vectors::TIMER].set_handler_fn(timer);
     idt[vectors::IPI].set_handler_fn(ipi);
     idt[vectors::APIC_ERROR].set_handler_fn(apic_error);
@@ -118,6 +119,11 @@ extern "x86-interrupt" fn timer(_frame: InterruptStackFrame) {
     cpu::current().ticks.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     apic::eoi();
     crate::runtime::timer_tick();
+}
+
+extern "x86-interrupt" fn console(_frame: InterruptStackFrame) {
+    crate::drivers::serial::on_input();
+    apic::eoi();
 }
 
 extern "x86-interrupt" fn ipi(_frame: InterruptStackFrame) {

@@ -27,11 +27,6 @@ pub fn enable() {
     x86::enable();
 }
 
-#[inline]
-pub fn are_enabled() -> bool {
-    x86::are_enabled()
-}
-
 /// Atomically enables interrupts and halts until the next one (`sti; hlt`:
 /// an interrupt that arrives between the two still wakes the `hlt`), then
 /// disables them again. This is how an idle M sleeps without losing a wakeup.

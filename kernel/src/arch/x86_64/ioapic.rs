@@ -50,10 +50,9 @@ pub fn init(phys: u64, gsi_base: u32) {
 
 /// Routes interrupt line `gsi` to the core with `apic_id`, as vector
 /// `DEVICE_BASE + gsi` (edge-triggered, active high), and unmasks it.
-pub fn route(gsi: u32, apic_id: u32) -> u8 {
+pub fn route(gsi: u32, apic_id: u32) {
     let line = gsi - GSI_BASE.load(Ordering::Relaxed) as u32;
     let vector = vectors::DEVICE_BASE + gsi as u8;
     write(REDIRECTION_BASE + 2 * line + 1, apic_id << 24);
     write(REDIRECTION_BASE + 2 * line, vector as u32);
-    vector
 }

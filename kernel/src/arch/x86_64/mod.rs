@@ -34,6 +34,7 @@ pub fn init_bsp(machine: &acpi::Machine) {
     apic::init_local();
     if let Some((phys, gsi_base)) = machine.ioapic {
         ioapic::init(phys, gsi_base);
+        ioapic::route(crate::drivers::serial::COM1_GSI, machine.bsp_apic_id);
     }
     time::calibrate();
     time::start_tick();

@@ -63,10 +63,10 @@ impl Context {
             0,                               // r15
             0,                               // r14
             arg as u64,                      // r13
-            entry as usize as u64,           // r12
+            entry as *const () as u64,          // r12
             0,                               // rbx
             0,                               // rbp
-            start_trampoline as usize as u64, // `switch`'s `ret` goes here, leaving rsp = top
+            start_trampoline as *const () as u64, // `switch`'s `ret` goes here, leaving rsp = top
         ];
         let rsp = top - (frame.len() * 8) as u64;
         // SAFETY: the caller guarantees the stack has room for the frame.

@@ -31,11 +31,6 @@ pub fn nanotime() -> u64 {
     (delta as u128 * 1_000_000_000 / hz as u128) as u64
 }
 
-/// TSC ticks per second.
-pub fn tsc_hz() -> u64 {
-    TSC_HZ.load(Ordering::Relaxed)
-}
-
 /// Busy-waits for `ns` nanoseconds (bring-up only: before the scheduler).
 pub fn spin_ns(ns: u64) {
     let end = nanotime() + ns;

@@ -5,6 +5,8 @@
 pub const PIC_BASE: u8 = 0x20;
 /// IOAPIC-routed device interrupts start here (GSI n → DEVICE_BASE + n).
 pub const DEVICE_BASE: u8 = 0x30;
+/// COM1's receive interrupt (GSI 4).
+pub const CONSOLE: u8 = DEVICE_BASE + 4;
 /// The local APIC timer.
 pub const TIMER: u8 = 0xe0;
 /// Wake-up / cross-call IPI.
