@@ -11,3 +11,8 @@ pub mod runtime {
     #[path = "runq.rs"]
     pub mod runq;
 }
+
+extern crate alloc;
+
+#[path = "../kernel/src/cmdline.rs"]
+pub mod cmdline;
