@@ -31,8 +31,10 @@ TOOLCHAIN := $(shell sed -n 's/^channel *= *"\([^"]*\)".*/\1/p' rust-toolchain.t
 
 RUN_FLAGS = --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --timeout $(TIMEOUT) $(if $(filter-out 0,$(ICOUNT)),--icount)
 KERNEL_WORDS = $(foreach v,PROG GOMAXPROCS GODEBUG N CPU,$(if $($(v)),'$(v)=$($(v))'))
-# Build with cargo's usual progress, then run quietly.
-GMPOS_RUN = $(CARGO) build -p boot --bin gmpos-run && $(CARGO) run --quiet -p boot --bin gmpos-run --
+# Builds gmpos-run (with cargo's usual progress and warnings, shown once) and
+# runs the binary cargo reports, so that the recipe's status is gmpos-run's.
+GMPOS_RUN = exe=$$($(CARGO) build -p boot --bin gmpos-run --message-format=json-render-diagnostics \
+	  | sed -n 's/.*"executable":"\([^"]*gmpos-run\)".*/\1/p') && [ -n "$$exe" ] && "$$exe"
 
 .DEFAULT_GOAL := help
 .PHONY: help run test loom gdb image deps toolchain qemu clean
