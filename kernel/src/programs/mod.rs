@@ -4,6 +4,7 @@
 mod demo;
 mod fib;
 mod selftest;
+mod sleep;
 mod spawn;
 mod yield_;
 
@@ -30,6 +31,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "demo", about: "a short tour: M:N scheduling on every core", main: demo::main },
     Program { name: "spawn", about: "spawn N goroutines (default 100000) from one; each must run once", main: spawn::main },
     Program { name: "fib", about: "parallel fork-join Fibonacci of N (default 27), checked", main: fib::main },
+    Program { name: "sleep", about: "N goroutines (default 10000) sleep up to 1 s; how late do they wake?", main: sleep::main },
     Program { name: "yield", about: "goroutines taking turns with gosched()", main: yield_::main },
     Program { name: "timer", about: "self-test: the LAPIC timer ticks on every core", main: selftest::timer },
     Program { name: "ipi", about: "self-test: an IPI round trip between every pair of cores", main: selftest::ipi },

@@ -26,6 +26,7 @@ mod proc;
 pub mod runq;
 mod sched;
 mod schedule;
+pub mod time;
 mod trace;
 pub mod waitgroup;
 
@@ -123,12 +124,34 @@ pub fn mstart() -> ! {
     schedule::schedule(m)
 }
 
-/// Called from every core's timer interrupt.
+/// Called from every core's timer interrupt. Each core looks after its own
+/// P: the interrupt holds the running G's registers, so that is where it can
+/// act. Core 0's tick also plays Go's sysmon for what is global.
+///
+/// Runtime code touches a P only with interrupts off, so a tick that
+/// interrupted a goroutine (`curg` set) never finds its P half-edited.
 pub fn timer_tick() {
     let Some(s) = try_sched() else { return };
-    if cpu::id() == 0 {
-        trace::tick(s);
+    let m = getm();
+    let pp = m.p.load(Ordering::Relaxed);
+    if !pp.is_null() && !m.curg.load(Ordering::Relaxed).is_null() {
+        // SAFETY: Ps live in `allp` for ever.
+        time::check_timers(unsafe { &*pp });
     }
+    if m.id == 0 {
+        sysmon(s);
+    }
+}
+
+/// Go's `sysmon`, one step per tick of core 0: wake a core for an idle P
+/// whose timers are due (nobody else would run them), and print
+/// schedtrace lines.
+fn sysmon(s: &sched::Sched) {
+    let now = crate::arch::time::nanotime();
+    if s.allp.iter().any(|pp| pp.status() == p::PStatus::Idle && pp.timers.due(now)) {
+        idle::wakep();
+    }
+    trace::tick(s);
 }
 
 /// Ctrl-\\ on the console (Go's SIGQUIT): print every goroutine, then go on

@@ -7,6 +7,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::g::{G, GList, NO_M};
 use super::runq::RunQueue;
+use super::time::Timers;
 
 /// Go's `_P*` status values.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -25,6 +26,8 @@ pub struct P {
     pub m: AtomicUsize,
     /// Go's `p.runq`, `p.runqhead`, `p.runqtail` and `p.runnext`.
     pub runq: RunQueue<G>,
+    /// Go's `p.timers`: this P's timer heap.
+    pub timers: Timers,
     /// Incremented on every scheduler call that starts a new time slice.
     pub schedtick: AtomicU32,
     /// Incremented on every system call (Go's `p.syscalltick`).
@@ -49,6 +52,7 @@ impl P {
             status: AtomicU32::new(PStatus::Idle as u32),
             m: AtomicUsize::new(NO_M),
             runq: RunQueue::new(),
+            timers: Timers::new(),
             schedtick: AtomicU32::new(0),
             syscalltick: AtomicU32::new(0),
             gfree: UnsafeCell::new(GList::new()),

@@ -9,6 +9,7 @@ use super::idle::{acquirep, releasep, resetspinning, stopm};
 use super::m::M;
 use super::p::P;
 use super::sched::sched;
+use super::time::check_timers;
 use crate::arch::switch::switch;
 
 /// Go's `schedule`: find a runnable G and run it; when it comes back to g0
@@ -57,6 +58,7 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
     let s = sched();
     'top: loop {
         let pp = m.p();
+        check_timers(pp);
         // Check the global runnable queue once in a while to ensure
         // fairness: otherwise two goroutines can hold a P forever by
         // constantly respawning each other.
@@ -130,7 +132,8 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
 /// Go's `stealWork`: up to four passes over the other Ps in a random order,
 /// stealing half of the first non-empty run queue found; `runnext` is only
 /// taken on the last pass (it is about to run on its own P — taking it
-/// would just bounce it between cores).
+/// would just bounce it between cores). The last pass also runs the other
+/// Ps' due timers, idle Ps included; the Gs they ready land on our P.
 fn steal_work(m: &M, pp: &P) -> Option<NonNull<G>> {
     const STEAL_TRIES: usize = 4;
     let s = sched();
@@ -138,7 +141,15 @@ fn steal_work(m: &M, pp: &P) -> Option<NonNull<G>> {
     for i in 0..STEAL_TRIES {
         let steal_runnext = i == STEAL_TRIES - 1;
         for victim in RandomOrder::new(n, m.fastrand()) {
-            if victim == pp.id || s.idlepmask.load(Ordering::Relaxed) & (1 << victim) != 0 {
+            if victim == pp.id {
+                continue;
+            }
+            if steal_runnext && check_timers(&s.allp[victim]) > 0 {
+                if let Some((gp, _)) = pp.runq.runqget() {
+                    return Some(gp);
+                }
+            }
+            if s.idlepmask.load(Ordering::Relaxed) & (1 << victim) != 0 {
                 continue;
             }
             if let Some((gp, _count)) = pp.runq.runqsteal(&s.allp[victim].runq, steal_runnext) {

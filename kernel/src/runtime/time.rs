@@ -1,0 +1,169 @@
+//! Timers: Go's per-P timer heaps (`runtime/time.go`), `time.Sleep`, and
+//! timers that call a function when they fire (what `time.After`, tickers
+//! and timeouts are built on).
+//!
+//! Each P keeps its timers in a min-heap ordered by `when`, with the
+//! earliest deadline mirrored in an atomic (Go's `p.timer0When`) so that
+//! anyone can see, without the lock, whether a P has a timer due. Expired
+//! timers are run (Go's `checkTimers`):
+//!
+//! - by the P's own M at the top of `findRunnable`, and from its timer tick
+//!   while it runs a goroutine (so a busy P's sleepers are not late);
+//! - by other Ms in the last round of `stealWork` (so are an idle P's);
+//! - and the sysmon tick on core 0 wakes an idle core (`wakep`) when an idle
+//!   P has a timer due, so no sleeper waits for a P that nobody runs.
+//!
+//! A timer's function runs with its P held and interrupts off; it must not
+//! block. `goready` is the typical one.
+
+use alloc::collections::BinaryHeap;
+use alloc::sync::Arc;
+use core::cmp::Ordering as CmpOrdering;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+
+use super::g::{G, WaitReason};
+use super::p::P;
+use super::{getg, getm, gopark, goready};
+use crate::arch::time::nanotime;
+use crate::sync::IrqLock;
+
+const WAITING: u8 = 0;
+const FIRED: u8 = 1;
+const STOPPED: u8 = 2;
+
+/// What a timer does when it fires: `f(arg)`.
+struct TimerState {
+    f: fn(usize),
+    arg: usize,
+    state: AtomicU8,
+}
+
+/// A pending timer, as a handle to stop it (Go's `*timer`).
+pub struct Timer(Arc<TimerState>);
+
+struct Entry {
+    when: u64,
+    seq: u64,
+    timer: Arc<TimerState>,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.when, self.seq) == (other.when, other.seq)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest first;
+    /// `seq` keeps timers with equal deadlines in the order they were set.
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        (other.when, other.seq).cmp(&(self.when, self.seq))
+    }
+}
+
+/// One P's timers (Go's `p.timers` and `p.timer0When`).
+pub struct Timers {
+    heap: IrqLock<BinaryHeap<Entry>>,
+    /// Earliest deadline in the heap, or 0 when it is empty.
+    pub timer0_when: AtomicU64,
+    /// Length of the heap (scheddetail's `timerslen`).
+    pub len: AtomicU64,
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+impl Timers {
+    pub fn new() -> Timers {
+        Timers { heap: IrqLock::new(BinaryHeap::new()), timer0_when: AtomicU64::new(0), len: AtomicU64::new(0) }
+    }
+
+    fn publish(&self, heap: &BinaryHeap<Entry>) {
+        self.timer0_when.store(heap.peek().map_or(0, |e| e.when), Ordering::Release);
+        self.len.store(heap.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Go's `doaddtimer`.
+    fn add(&self, when: u64, timer: Arc<TimerState>) {
+        let mut heap = self.heap.lock();
+        heap.push(Entry { when, seq: SEQ.fetch_add(1, Ordering::Relaxed), timer });
+        self.publish(&heap);
+    }
+
+    /// Whether a timer is due at `now` (lock-free).
+    pub fn due(&self, now: u64) -> bool {
+        let when = self.timer0_when.load(Ordering::Acquire);
+        when != 0 && when <= now
+    }
+}
+
+/// Go's `checkTimers`: runs `pp`'s timers that are due. Called by an M that
+/// holds a P (its own `pp`, or another P's when stealing); readied Gs go to
+/// the caller's P. Returns how many timers fired.
+pub(super) fn check_timers(pp: &P) -> usize {
+    let now = nanotime();
+    if !pp.timers.due(now) {
+        return 0;
+    }
+    let mut fired = 0;
+    loop {
+        // Pop one due timer under the lock, run it without the lock (its
+        // function may take other locks, or add timers to this P).
+        let entry = {
+            let mut heap = pp.timers.heap.lock();
+            let due = heap.peek().is_some_and(|e| e.when <= now);
+            let entry = if due { heap.pop() } else { None };
+            pp.timers.publish(&heap);
+            entry
+        };
+        let Some(entry) = entry else { return fired };
+        if entry.timer.state.compare_exchange(WAITING, FIRED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            (entry.timer.f)(entry.timer.arg);
+            fired += 1;
+        }
+    }
+}
+
+/// Go's `addtimer`: calls `f(arg)` at `when` (nanotime), on this P.
+pub fn start_timer(when: u64, f: fn(usize), arg: usize) -> Timer {
+    let state = Arc::new(TimerState { f, arg, state: AtomicU8::new(WAITING) });
+    let _m = super::m::acquirem();
+    getm().p().timers.add(when, state.clone());
+    Timer(state)
+}
+
+impl Timer {
+    /// Go's `deltimer`: stops the timer; true if it had not fired yet. The
+    /// entry stays in its heap and is dropped when its time comes.
+    pub fn stop(&self) -> bool {
+        self.0.state.compare_exchange(WAITING, STOPPED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+}
+
+fn ready_sleeper(gp: usize) {
+    // SAFETY: `sleep` passed its own G, which waits parked for this timer.
+    goready(unsafe { NonNull::new_unchecked(gp as *mut G) });
+}
+
+/// Go's `time.Sleep` (`timeSleep`): parks the goroutine for at least `ns`
+/// nanoseconds. As in Go, the timer is armed only once the G is parked
+/// (in gopark's unlock step), so it cannot fire before the G sleeps.
+pub fn sleep(ns: u64) {
+    if ns == 0 {
+        return;
+    }
+    let when = nanotime().saturating_add(ns);
+    let gp = getg().as_ptr() as usize;
+    gopark(
+        move || {
+            let state = Arc::new(TimerState { f: ready_sleeper, arg: gp, state: AtomicU8::new(WAITING) });
+            getm().p().timers.add(when, state);
+        },
+        WaitReason::Sleep,
+    );
+}
