@@ -3,9 +3,12 @@
 
 mod demo;
 mod fib;
+mod hog;
+mod preempt;
 mod selftest;
 mod sleep;
 mod spawn;
+mod syscall;
 mod yield_;
 
 use alloc::format;
@@ -31,6 +34,9 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "demo", about: "a short tour: M:N scheduling on every core", main: demo::main },
     Program { name: "spawn", about: "spawn N goroutines (default 100000) from one; each must run once", main: spawn::main },
     Program { name: "fib", about: "parallel fork-join Fibonacci of N (default 27), checked", main: fib::main },
+    Program { name: "hog", about: "a never-yielding goroutine vs a sleeper (try GOMAXPROCS=1)", main: hog::main },
+    Program { name: "preempt", about: "a checksum computed while preempted equals the reference", main: preempt::main },
+    Program { name: "syscall", about: "a blocking call hands its P's queue to another core", main: syscall::main },
     Program { name: "sleep", about: "N goroutines (default 10000) sleep up to 1 s; how late do they wake?", main: sleep::main },
     Program { name: "yield", about: "goroutines taking turns with gosched()", main: yield_::main },
     Program { name: "timer", about: "self-test: the LAPIC timer ticks on every core", main: selftest::timer },

@@ -29,7 +29,7 @@ pub fn main(args: &Args) -> Result<(), String> {
     }
     wg.wait();
     let done = ran.iter().filter(|r| r.load(Ordering::Relaxed) == 1).count();
-    let (runs, steals): (Vec<u64>, Vec<u64>) = runtime::p_stats().unzip();
+    let (runs, steals): (Vec<u64>, Vec<u64>) = runtime::p_stats().map(|s| (s.runs, s.steals)).unzip();
     let runs_text: Vec<String> = runs.iter().map(|r| format!("{r}")).collect();
     crate::println!("spawn: n={n} done={done} runs=[{}] steals={}", runs_text.join(" "), steals.iter().sum::<u64>());
     if let Some(i) = ran.iter().position(|r| r.load(Ordering::Relaxed) != 1) {

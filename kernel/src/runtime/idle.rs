@@ -71,7 +71,8 @@ pub(super) fn stopm(m: &M) {
 }
 
 /// Go's `startm`: wakes an idle M to run `pp` (spinning if asked).
-/// Returns `pp` to the idle list if, against the invariant, no M is idle.
+/// Returns `pp` to the idle list if no M is idle (possible only while an M
+/// is in a system call, which holds a core but no P).
 fn startm(pp: &'static P, spinning: bool) {
     let s = sched();
     let mut locked = s.lock.lock();
@@ -83,6 +84,12 @@ fn startm(pp: &'static P, spinning: bool) {
         return;
     };
     drop(locked);
+    mwake(mp, pp, spinning);
+}
+
+/// The second half of `startm`: hands `pp` to the idle M `mp` (taken off
+/// the idle list by the caller) and wakes its core.
+pub(super) fn mwake(mp: &M, pp: &'static P, spinning: bool) {
     mp.spinning.store(spinning, Ordering::Relaxed);
     // Release: the woken M sees `spinning` (and the P's state) when it
     // reads `nextp` with Acquire in `stopm`.

@@ -5,11 +5,11 @@
 
 use core::cell::{Cell, UnsafeCell};
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 use super::g::G;
 use super::p::P;
-use crate::arch::interrupts::{self, Saved};
+use crate::arch::interrupts;
 use crate::arch::switch::{Context, switch};
 
 /// What g0 does with the G that just switched to it (Go's `mcall(fn)`).
@@ -31,6 +31,13 @@ pub struct M {
     pub spinning: AtomicBool,
     /// Halted in `stopm`, waiting for `startm` (Go's `m.blocked`).
     pub blocked: AtomicBool,
+    /// The P this M left for a system call (Go's `m.oldp`).
+    pub oldp: AtomicPtr<P>,
+    /// Preemption is off while non-zero (Go's `m.locks`): see [`acquirem`].
+    pub locks: AtomicU32,
+    /// A preemption request that arrived while `locks > 0`, honoured by
+    /// `releasem` (Go's `gp.preempt`).
+    pub preempt: AtomicBool,
     /// Set by `mcall` for g0 to run after the switch.
     pub(super) mcall_fn: Cell<Option<McallFn>>,
     /// Set by `gopark`: releases the waiter's lock once the G is off its stack.
@@ -39,8 +46,9 @@ pub struct M {
     pub(super) fastrand: Cell<u64>,
 }
 
-// SAFETY: the Cells and the UnsafeCell are touched only on this M's own core
-// (with interrupts off); everything shared is atomic.
+// SAFETY: the Cells and the UnsafeCell are touched only on this M's own core,
+// by the G it runs or its g0, never by interrupt handlers; everything shared
+// is atomic.
 unsafe impl Sync for M {}
 // SAFETY: as above; `park_unlock` is only set and used on the M's own core.
 unsafe impl Send for M {}
@@ -55,6 +63,9 @@ impl M {
             nextp: AtomicPtr::new(ptr::null_mut()),
             spinning: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
+            oldp: AtomicPtr::new(ptr::null_mut()),
+            locks: AtomicU32::new(0),
+            preempt: AtomicBool::new(false),
             mcall_fn: Cell::new(None),
             park_unlock: Cell::new(None),
             fastrand: Cell::new(0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9)),
@@ -79,18 +90,33 @@ impl M {
     }
 }
 
-/// Keeps the current goroutine on this M and P (Go's `acquirem`, which
-/// increments `m.locks`): interrupts are off until the guard is dropped, so
-/// the G can neither be preempted nor migrate while it edits its P.
-pub(super) struct AcquireM(Saved);
+/// Keeps the current goroutine on this M and P (Go's `acquirem`):
+/// increments `m.locks`, and while it is non-zero the timer tick neither
+/// preempts the G (so it cannot migrate) nor touches this P (so the G may
+/// edit its run queue and free list). Interrupts stay on. Dropping the
+/// guard is Go's `releasem`.
+pub(super) struct AcquireM(&'static M);
 
 pub(super) fn acquirem() -> AcquireM {
-    AcquireM(interrupts::disable())
+    let m = super::getm();
+    // Relaxed is enough: only this core reads `locks` (its own tick
+    // interrupt included, which sees the core's program order).
+    m.locks.fetch_add(1, Ordering::Relaxed);
+    AcquireM(m)
 }
 
 impl Drop for AcquireM {
+    /// Go's `releasem`: a preemption requested meanwhile happens now, if
+    /// this is the outermost guard and no lock keeps interrupts off.
     fn drop(&mut self) {
-        interrupts::restore(self.0);
+        let m = self.0;
+        if m.locks.fetch_sub(1, Ordering::Relaxed) == 1
+            && interrupts::are_enabled()
+            && m.preempt.swap(false, Ordering::Relaxed)
+            && !m.curg.load(Ordering::Relaxed).is_null()
+        {
+            super::preempt::gopreempt();
+        }
     }
 }
 

@@ -22,10 +22,12 @@ pub mod g;
 mod idle;
 mod m;
 mod p;
+mod preempt;
 mod proc;
 pub mod runq;
 mod sched;
 mod schedule;
+pub mod syscall;
 pub mod time;
 mod trace;
 pub mod waitgroup;
@@ -73,9 +75,31 @@ pub fn num_goroutine() -> usize {
     sched().ngoroutines.load(Ordering::Relaxed) as usize
 }
 
-/// Per-P counters: (Gs run, successful steals), for programs' reports.
-pub fn p_stats() -> impl Iterator<Item = (u64, u64)> {
-    sched().allp.iter().map(|pp| (pp.runs.load(Ordering::Relaxed), pp.steals.load(Ordering::Relaxed)))
+/// A P's counters, for programs' reports.
+pub struct PStats {
+    /// Gs run (`execute` calls).
+    pub runs: u64,
+    /// Successful steals by this P.
+    pub steals: u64,
+    /// Gs preempted on this P.
+    pub preempts: u64,
+    /// Times sysmon took this P from a system call and handed it off.
+    pub handoffs: u64,
+}
+
+pub fn p_stats() -> impl Iterator<Item = PStats> {
+    sched().allp.iter().map(|pp| PStats {
+        runs: pp.runs.load(Ordering::Relaxed),
+        steals: pp.steals.load(Ordering::Relaxed),
+        preempts: pp.preempts.load(Ordering::Relaxed),
+        handoffs: pp.handoffs.load(Ordering::Relaxed),
+    })
+}
+
+/// Runs `f` with preemption off (Go: between `acquirem` and `releasem`).
+pub fn without_preemption<R>(f: impl FnOnce() -> R) -> R {
+    let _m = m::acquirem();
+    f()
 }
 
 /// Starts the scheduler on the bootstrap core (M0 with P0) and runs
@@ -128,26 +152,26 @@ pub fn mstart() -> ! {
 /// P: the interrupt holds the running G's registers, so that is where it can
 /// act. Core 0's tick also plays Go's sysmon for what is global.
 ///
-/// Runtime code touches a P only with interrupts off, so a tick that
-/// interrupted a goroutine (`curg` set) never finds its P half-edited.
+/// Runtime code touches a P only on g0 (interrupts off) or under `acquirem`
+/// (`m.locks > 0`), so a tick that interrupted a goroutine with `m.locks ==
+/// 0` never finds its P half-edited.
 pub fn timer_tick() {
     let Some(s) = try_sched() else { return };
     let m = getm();
-    let pp = m.p.load(Ordering::Relaxed);
-    if !pp.is_null() && !m.curg.load(Ordering::Relaxed).is_null() {
-        // SAFETY: Ps live in `allp` for ever.
-        time::check_timers(unsafe { &*pp });
-    }
+    let now = crate::arch::time::nanotime();
     if m.id == 0 {
-        sysmon(s);
+        sysmon(s, now);
     }
+    // Last: this may switch away from the interrupted G (preemption).
+    preempt::tick(m, now);
 }
 
-/// Go's `sysmon`, one step per tick of core 0: wake a core for an idle P
-/// whose timers are due (nobody else would run them), and print
-/// schedtrace lines.
-fn sysmon(s: &sched::Sched) {
-    let now = crate::arch::time::nanotime();
+/// Go's `sysmon`, one step per tick of core 0, for what no single core
+/// owns: take Ps from long system calls, wake a core for an idle P whose
+/// timers are due (nobody else would run them), print schedtrace lines.
+/// (Preempting long-running Gs is done by each core's own tick.)
+fn sysmon(s: &'static sched::Sched, now: u64) {
+    syscall::retake_syscalls(s, now);
     if s.allp.iter().any(|pp| pp.status() == p::PStatus::Idle && pp.timers.due(now)) {
         idle::wakep();
     }

@@ -7,6 +7,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::g::{G, GList, NO_M};
 use super::runq::RunQueue;
+use super::preempt::SysmonTick;
 use super::time::Timers;
 
 /// Go's `_P*` status values.
@@ -17,6 +18,8 @@ pub enum PStatus {
     Idle = 0,
     /// Held by an M running Gs or the scheduler.
     Running = 1,
+    /// Its M is in a system call; sysmon may take it away (`retake`).
+    Syscall = 2,
 }
 
 pub struct P {
@@ -39,6 +42,11 @@ pub struct P {
     /// Gs this P has run (`execute` calls) and successful steals by it.
     pub runs: AtomicU64,
     pub steals: AtomicU64,
+    /// Gs preempted on this P, and times sysmon took it from a system call.
+    pub preempts: AtomicU64,
+    pub handoffs: AtomicU64,
+    /// What sysmon last saw of this P.
+    pub sysmontick: SysmonTick,
 }
 
 // SAFETY: `gfree` is touched only by the M holding the P (with interrupts
@@ -59,14 +67,27 @@ impl P {
             gfreecnt: AtomicU32::new(0),
             runs: AtomicU64::new(0),
             steals: AtomicU64::new(0),
+            preempts: AtomicU64::new(0),
+            handoffs: AtomicU64::new(0),
+            sysmontick: SysmonTick::new(),
         }
     }
 
     pub fn status(&self) -> PStatus {
-        if self.status.load(Ordering::Acquire) == PStatus::Idle as u32 { PStatus::Idle } else { PStatus::Running }
+        match self.status.load(Ordering::Acquire) {
+            0 => PStatus::Idle,
+            1 => PStatus::Running,
+            _ => PStatus::Syscall,
+        }
     }
 
     pub(super) fn set_status(&self, status: PStatus) {
         self.status.store(status as u32, Ordering::Release);
+    }
+
+    /// Moves the P from `old` to `new` unless someone else moved it first
+    /// (a G leaving its system call races sysmon retaking its P).
+    pub(super) fn cas_status(&self, old: PStatus, new: PStatus) -> bool {
+        self.status.compare_exchange(old as u32, new as u32, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 }

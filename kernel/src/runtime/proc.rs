@@ -118,7 +118,8 @@ fn goexit0(gp: NonNull<G>) {
 /// Go's `gfput`: puts a dead G on its P's free list; when the list grows
 /// long (64), moves half of it to the global free list for other Ps.
 fn gfput(pp: &P, gp: NonNull<G>) {
-    // SAFETY: `gfree` belongs to the P held by this M, interrupts are off.
+    // SAFETY: `gfree` belongs to the P held by this M, which is on g0 (never
+    // preempted) or under `acquirem`, so nothing else touches it.
     let local = unsafe { &mut *pp.gfree.get() };
     local.push(gp);
     if local.len >= 64 {

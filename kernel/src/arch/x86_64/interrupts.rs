@@ -6,6 +6,12 @@ use x86_64::instructions::interrupts as x86;
 #[derive(Clone, Copy)]
 pub struct Saved(bool);
 
+impl Saved {
+    pub fn were_enabled(self) -> bool {
+        self.0
+    }
+}
+
 /// Disables interrupts on this core and returns the previous state.
 #[inline]
 pub fn disable() -> Saved {
@@ -25,6 +31,11 @@ pub fn restore(saved: Saved) {
 #[inline]
 pub fn enable() {
     x86::enable();
+}
+
+#[inline]
+pub fn are_enabled() -> bool {
+    x86::are_enabled()
 }
 
 /// Atomically enables interrupts and halts until the next one (`sti; hlt`:

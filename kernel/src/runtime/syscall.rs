@@ -1,0 +1,151 @@
+//! Blocking calls: Go's `entersyscall`, `exitsyscall` and `handoffp`.
+//!
+//! A G that blocks in the kernel below the runtime (Go: a system call; here
+//! a wait on a device) keeps its M — the core is busy blocking — but must
+//! not keep its P, or the Gs queued on that P would wait behind it.
+//! `entersyscall` therefore detaches the P and marks it `_Psyscall`. If the
+//! call is quick, `exitsyscall` simply takes the P back. If not, sysmon
+//! (core 0's tick, see `retake_syscalls`) takes the P away and `handoffp`
+//! gives it to an idle M — in Go a thread from the pool, here a halted
+//! core, woken by IPI — together with its local run queue.
+//!
+//! Where gmpos differs: Go creates a new thread when no idle M exists. With
+//! GOMAXPROCS equal to the number of cores there may be none (every other
+//! core runs its own P); sysmon then leaves the P in `_Psyscall`, where its
+//! run queue stays visible to the other Ms' `stealWork`, so they take its
+//! Gs as soon as they run out of their own.
+
+use core::ptr::{self, NonNull};
+use core::sync::atomic::Ordering;
+
+use super::g::{G, NO_M, Status};
+use super::idle::{acquirep, mwake, stopm};
+use super::m::mcall;
+use super::p::{P, PStatus};
+use super::sched::{Sched, sched};
+use super::{getg, getm};
+use crate::arch::{interrupts, time};
+
+/// Go's `entersyscall`: the running G is about to block outside the
+/// runtime. Its P stays attached loosely (`m.oldp`, status `_Psyscall`).
+pub fn entersyscall() {
+    let saved = interrupts::disable();
+    assert!(saved.were_enabled(), "entersyscall with interrupts off (a lock held across a blocking call?)");
+    let m = getm();
+    let pp = m.p();
+    // SAFETY: the running G is ours.
+    unsafe { getg().as_ref() }.casgstatus(Status::Running, Status::Syscall);
+    pp.syscalltick.fetch_add(1, Ordering::Relaxed);
+    pp.m.store(NO_M, Ordering::Relaxed);
+    m.oldp.store(ptr::from_ref(pp).cast_mut(), Ordering::Relaxed);
+    m.p.store(ptr::null_mut(), Ordering::Relaxed);
+    // Release: sysmon, seeing `_Psyscall`, also sees the P detached.
+    pp.set_status(PStatus::Syscall);
+    interrupts::restore(saved);
+}
+
+/// Go's `exitsyscall`: the G is back. Take the old P if sysmon left it
+/// (the fast path), else an idle P, else queue the G globally and park
+/// the M until a P is free (`exitsyscall0`).
+pub fn exitsyscall() {
+    let saved = interrupts::disable();
+    let m = getm();
+    let s = sched();
+    // SAFETY: the running G is ours.
+    let g = unsafe { getg().as_ref() };
+    let oldp = m.oldp.swap(ptr::null_mut(), Ordering::Relaxed);
+    // SAFETY: `oldp` points into `allp`, which lives for ever.
+    let oldp = unsafe { &*oldp };
+    if oldp.cas_status(PStatus::Syscall, PStatus::Idle) {
+        acquirep(m, oldp);
+        g.casgstatus(Status::Syscall, Status::Running);
+        interrupts::restore(saved);
+        return;
+    }
+    let idle = s.pidleget(&mut s.lock.lock());
+    if let Some(pp) = idle {
+        acquirep(m, pp);
+        g.casgstatus(Status::Syscall, Status::Running);
+        interrupts::restore(saved);
+        return;
+    }
+    mcall(exitsyscall0);
+}
+
+/// Go's `exitsyscall0`, on g0 (this M has no P): try an idle P once more,
+/// else put the G on the global queue and park this M.
+fn exitsyscall0(gp: NonNull<G>) {
+    let s = sched();
+    let m = getm();
+    // SAFETY: Gs are never freed.
+    unsafe { gp.as_ref() }.casgstatus(Status::Syscall, Status::Runnable);
+    let mut locked = s.lock.lock();
+    if let Some(pp) = s.pidleget(&mut locked) {
+        drop(locked);
+        acquirep(m, pp);
+        pp.runq.runqput(gp, true, |_| unreachable!("an idle P's run queue is empty"));
+        return;
+    }
+    s.globrunqput(&mut locked, gp);
+    s.mput(&mut locked, m);
+    drop(locked);
+    stopm(m);
+}
+
+/// sysmon's `retake` for system calls (core 0's tick): a P that has been in
+/// `_Psyscall` for a whole sysmon tick (≥ 20 µs in Go; here a 1 ms tick) is
+/// taken from its M and handed off — if it has work, or nobody else is
+/// looking for work, or it has been in the call for 10 ms.
+pub(super) fn retake_syscalls(s: &'static Sched, now: u64) {
+    for pp in s.allp.iter().filter(|pp| pp.status() == PStatus::Syscall) {
+        let t = pp.syscalltick.load(Ordering::Relaxed);
+        if pp.sysmontick.syscalltick.load(Ordering::Relaxed) != t {
+            pp.sysmontick.syscalltick.store(t, Ordering::Relaxed);
+            pp.sysmontick.syscallwhen.store(now, Ordering::Relaxed);
+            continue;
+        }
+        let others_looking = s.nmspinning.load(Ordering::Relaxed) + s.npidle.load(Ordering::Relaxed) > 0;
+        let long = pp.sysmontick.syscallwhen.load(Ordering::Relaxed) + super::preempt::FORCE_PREEMPT_NS <= now;
+        if pp.runq.runqempty() && others_looking && !long {
+            continue;
+        }
+        handoffp(s, pp);
+    }
+}
+
+/// Go's `handoffp`: gives `pp`, taken from an M in a system call, to an idle
+/// M if it has work; otherwise it becomes idle. The idle-M check and the
+/// claim (`_Psyscall` → `_Pidle`, racing `exitsyscall`) happen under
+/// `sched.lock`, so a P is never claimed without somewhere to go.
+fn handoffp(s: &Sched, pp: &'static P) {
+    let mut locked = s.lock.lock();
+    let has_work = !pp.runq.runqempty() || locked.runq.len != 0;
+    if has_work && locked.midle == 0 {
+        return; // no idle core: the other Ms will steal its queue
+    }
+    if !pp.cas_status(PStatus::Syscall, PStatus::Idle) {
+        return; // its G came back first
+    }
+    pp.syscalltick.fetch_add(1, Ordering::Relaxed);
+    pp.handoffs.fetch_add(1, Ordering::Relaxed);
+    if has_work {
+        let mp = s.mget(&mut locked).expect("handoffp: an idle M was just seen");
+        drop(locked);
+        mwake(mp, pp, false);
+    } else {
+        s.pidleput(&mut locked, pp);
+    }
+}
+
+/// A real blocking operation that goes through this path: the core waits,
+/// halted, for `ns` nanoseconds, running no Go code. It models a blocking
+/// system call such as `read(2)` on a slow device or `nanosleep(2)`: the M
+/// is stuck until the hardware (here the timer interrupt) says it is done.
+pub fn block_for(ns: u64) {
+    entersyscall();
+    let deadline = time::nanotime() + ns;
+    while time::nanotime() < deadline {
+        x86_64::instructions::hlt();
+    }
+    exitsyscall();
+}
