@@ -1,0 +1,64 @@
+//! Time in the scheduler, judged by outcomes: a never-yielding goroutine
+//! cannot starve others (10 ms preemption), a preempted goroutine's state is
+//! intact, sleepers never wake early and timers fire in deadline order, and
+//! a P whose M blocks in a system call gets its queue run elsewhere.
+
+mod common;
+use common::*;
+
+/// The number after `key=` on `line`.
+fn field(line: &str, key: &str) -> u64 {
+    let start = line.find(&format!(" {key}=")).unwrap_or_else(|| panic!("no {key}= in {line:?}")) + key.len() + 2;
+    let digits: String = line[start..].chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().unwrap_or_else(|_| panic!("{key}= is not a number in {line:?}"))
+}
+
+#[test]
+fn a_never_yielding_goroutine_does_not_starve_a_sleeper() {
+    // With one P, the sleeper can only run if the hog is preempted.
+    let c = boot(2, &["PROG=hog", "GOMAXPROCS=1", "N=10"]);
+    assert_success(&c);
+    let line = expect_line(&c, "hog: wakeups=10 ");
+    assert!(field(line, "preemptions") > 0, "{line}");
+}
+
+#[test]
+fn preempted_goroutine_keeps_every_register() {
+    let c = boot(2, &["PROG=preempt", "GOMAXPROCS=1", "N=250000000"]);
+    assert_success(&c);
+    let line = expect_line(&c, "preempt: checksum=");
+    let got = line.split_whitespace().nth(1).unwrap().trim_start_matches("checksum=");
+    let expected = line.split_whitespace().nth(2).unwrap().trim_start_matches("expected=");
+    assert_eq!(got, expected, "{line}");
+    assert!(field(line, "preemptions") >= 100, "the checksum must be computed across many preemptions: {line}");
+}
+
+#[test]
+fn sleepers_never_wake_early_and_timers_fire_in_deadline_order() {
+    for smp in [1, 4] {
+        let c = boot(smp, &["PROG=sleep", "N=2000"]);
+        assert_success(&c);
+        let line = expect_line(&c, "sleep: n=2000 ");
+        assert_eq!(field(line, "early"), 0, "{line}");
+        assert!(line.ends_with("timer_order=ok"), "{line}");
+    }
+}
+
+#[test]
+fn syscall_hands_the_queue_to_an_idle_core() {
+    // GOMAXPROCS=1: the other core has no P; sysmon hands it the blocked one.
+    let c = boot(2, &["PROG=syscall", "GOMAXPROCS=1"]);
+    assert_success(&c);
+    let line = expect_line(&c, "syscall: gomaxprocs=1 ");
+    assert_eq!(field(line, "ran_during_syscall"), 8, "{line}");
+    assert_eq!(field(line, "ran_on_other_cores"), 8, "{line}");
+    assert!(field(line, "handoffs") >= 1, "{line}");
+}
+
+#[test]
+fn syscall_queue_runs_elsewhere_with_a_p_per_core() {
+    let c = boot(4, &["PROG=syscall"]);
+    assert_success(&c);
+    let line = expect_line(&c, "syscall: gomaxprocs=4 ");
+    assert_eq!(field(line, "ran_during_syscall"), 8, "{line}");
+}
