@@ -113,6 +113,13 @@ pub fn start(config: &Config, ncpu: usize, program: &'static Program) -> ! {
     let m0 = &s.allm[0];
     idle::acquirep(m0, &s.allp[0]);
     READY.store(true, Ordering::Release);
+    // Unlike Go, whose Ms are created on demand, every core exists from
+    // boot: wait until each is bound to a P or parked, so what the program
+    // and schedtrace observe does not depend on how fast the APs wake up.
+    // Release in `mstart` / Acquire here: their `acquirep`/`mput` is seen.
+    while (s.mstarted.load(Ordering::Acquire) as usize) < ncpu - 1 {
+        core::hint::spin_loop();
+    }
 
     let args = Args { n: config.n, cpu: config.cpu, ncpu };
     go(move || {
@@ -141,8 +148,10 @@ pub fn mstart() -> ! {
     let m = getm();
     if m.id < s.allp.len() {
         idle::acquirep(m, &s.allp[m.id]);
+        s.mstarted.fetch_add(1, Ordering::Release);
     } else {
         s.mput(&mut s.lock.lock(), m);
+        s.mstarted.fetch_add(1, Ordering::Release);
         idle::stopm(m);
     }
     schedule::schedule(m)

@@ -42,6 +42,10 @@ pub struct Sched {
     pub ngoroutines: AtomicI64,
     /// Set once the main goroutine exists (Go's `mainStarted`).
     pub main_started: AtomicBool,
+    /// Application processors that have entered the scheduler: bound to a
+    /// P, or parked as idle Ms. `start` waits for all of them, so the main
+    /// goroutine and schedtrace never see a core still on its way in.
+    pub mstarted: AtomicU32,
     pub allp: Box<[P]>,
     pub allm: Box<[M]>,
 }
@@ -60,6 +64,7 @@ pub fn init(ncpu: usize, gomaxprocs: usize) -> &'static Sched {
         goidgen: AtomicU64::new(0),
         ngoroutines: AtomicI64::new(0),
         main_started: AtomicBool::new(false),
+        mstarted: AtomicU32::new(0),
         allp: (0..gomaxprocs).map(P::new).collect(),
         allm: (0..ncpu).map(M::new).collect(),
     })
