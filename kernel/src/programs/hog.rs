@@ -13,14 +13,23 @@ use crate::runtime::{self, WaitGroup, time};
 
 const PERIOD_NS: u64 = 50_000_000;
 
+/// Starts `n` goroutines that compute for ever and never yield: only
+/// preemption takes their P away (httpd's and echo's `N=` uses them to keep
+/// every P busy).
+pub fn spawn_hogs(n: u64) {
+    for _ in 0..n {
+        runtime::go(|| {
+            let mut x = 0u64;
+            loop {
+                x = core::hint::black_box(x.wrapping_add(1));
+            }
+        });
+    }
+}
+
 pub fn main(args: &Args) -> Result<(), String> {
     let wakeups = args.n.unwrap_or(20);
-    runtime::go(|| {
-        let mut x = 0u64;
-        loop {
-            x = core::hint::black_box(x.wrapping_add(1));
-        }
-    });
+    spawn_hogs(1);
     let max_late = Arc::new(AtomicU64::new(0));
     let wg = Arc::new(WaitGroup::new());
     wg.add(1);

@@ -7,6 +7,7 @@ use core::sync::atomic::Ordering;
 use super::g::{G, Status};
 use super::idle::{acquirep, releasep, resetspinning, stopm};
 use super::m::M;
+use super::netpoll;
 use super::p::P;
 use super::sched::sched;
 use super::time::check_timers;
@@ -52,7 +53,7 @@ fn execute(m: &M, gp: NonNull<G>, inherit_time: bool) {
 
 /// Go's `findRunnable`: the next G for this M's P, blocking (halting the
 /// core) until there is one. Order as in Go: the global queue every 61
-/// ticks (fairness), the local queue, the global queue, (netpoll: later),
+/// ticks (fairness), the local queue, the global queue, the network,
 /// stealing from other Ps; then give up the P and halt.
 fn find_runnable(m: &M) -> (NonNull<G>, bool) {
     let s = sched();
@@ -74,6 +75,11 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
             if let Some(gp) = s.globrunqget(&mut s.lock.lock(), pp, 0) {
                 return (gp, false);
             }
+        }
+        // Poll the network: only an optimisation before stealing (as in
+        // Go); sysmon polls too, so nothing depends on it.
+        if let Some(gp) = netpoll::findrunnable_netpoll() {
+            return (gp, false);
         }
 
         // Spinning Ms: steal work from other Ps. Limit the number of
