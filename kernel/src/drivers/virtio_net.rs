@@ -135,7 +135,9 @@ impl Queues {
 
 pub struct RxToken<'a> {
     queues: &'a RefCell<Queues>,
-    buf: Box<[u8]>,
+    /// The received frame's buffer; reposted when the token is consumed or
+    /// dropped, so the receive ring never shrinks.
+    buf: Option<Box<[u8]>>,
     frame: core::ops::Range<usize>,
 }
 
@@ -156,7 +158,7 @@ impl phy::Device for VirtioNet {
             Ok((header, len)) => header..header + len,
             Err(_) => 0..0, // a bad completion: drop the frame, repost the buffer
         };
-        Some((RxToken { queues: &self.queues, buf, frame }, TxToken { queues: &self.queues }))
+        Some((RxToken { queues: &self.queues, buf: Some(buf), frame }, TxToken { queues: &self.queues }))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
@@ -174,14 +176,19 @@ impl phy::Device for VirtioNet {
 }
 
 impl phy::RxToken for RxToken<'_> {
-    fn consume<R, F: FnOnce(&[u8]) -> R>(mut self, f: F) -> R {
-        let result = f(&self.buf[self.frame.clone()]);
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.buf.as_ref().expect("an unconsumed token has its buffer")[self.frame.clone()])
+    }
+}
+
+impl Drop for RxToken<'_> {
+    fn drop(&mut self) {
+        let Some(mut buf) = self.buf.take() else { return };
         let mut q = self.queues.borrow_mut();
         // SAFETY: as in `init`: the buffer is kept in `rx` until returned.
-        if let Ok(token) = unsafe { q.raw.receive_begin(&mut self.buf) } {
-            q.rx[token as usize] = Some(self.buf);
+        if let Ok(token) = unsafe { q.raw.receive_begin(&mut buf) } {
+            q.rx[token as usize] = Some(buf);
         }
-        result
     }
 }
 

@@ -115,15 +115,16 @@ fn poll(ready: &mut GList) {
     let mut guard = STACK.lock();
     systemstack(&mut || {
         if let Some(stack) = guard.as_mut() {
-            stack.poll(ready);
+            stack.poll(ready, true);
         }
     });
 }
 
 type Guard = IrqLockGuard<'static, Option<Stack>>;
 
-/// Runs `op` on the stack under its lock, on g0's stack, then polls (so
-/// what `op` queued is sent at once) and readies the Gs that made runnable.
+/// Runs `op` on the stack under its lock, on g0's stack, then, if `op`
+/// queued something to send, polls (so that it goes out at once) and
+/// readies the Gs that made runnable.
 /// Returns the lock still held, for a caller that must park.
 fn with_stack<R>(op: impl FnOnce(&mut Stack) -> R) -> (Result<R, NetError>, Guard) {
     let mut guard = STACK.lock();
@@ -133,7 +134,9 @@ fn with_stack<R>(op: impl FnOnce(&mut Stack) -> R) -> (Result<R, NetError>, Guar
     systemstack(&mut || {
         if let Some(stack) = guard.as_mut() {
             out = Some((op.take().expect("with_stack: op ran twice"))(stack));
-            stack.poll(&mut ready);
+            if stack.dirty {
+                stack.poll(&mut ready, false);
+            }
         }
     });
     netpoll::injectglist(ready);

@@ -59,6 +59,9 @@ pub struct Stack {
     pub conns: BTreeMap<SocketHandle, Conn>,
     pub listeners: BTreeMap<u16, Listener>,
     pub udp: BTreeMap<SocketHandle, PollDesc>,
+    /// A socket call queued something to send (data, FIN, a window
+    /// update): the caller polls at once instead of waiting for the poller.
+    pub dirty: bool,
 }
 
 /// Counters for reports (`/health`, the httpd page).
@@ -113,6 +116,7 @@ impl Stack {
             conns: BTreeMap::new(),
             listeners: BTreeMap::new(),
             udp: BTreeMap::new(),
+            dirty: false,
         }
     }
 
@@ -134,10 +138,16 @@ impl Stack {
     }
 
     /// Runs smoltcp once (Go's platform netpoll) and puts on `ready` the
-    /// goroutines whose sockets can now make progress.
-    pub fn poll(&mut self, ready: &mut GList) {
+    /// goroutines whose sockets can now make progress. `device_event`: the
+    /// runtime's poll, which acknowledges the card's interrupt and unmasks
+    /// its line (register accesses are costly VM exits; a goroutine's own
+    /// poll skips them).
+    pub fn poll(&mut self, ready: &mut GList, device_event: bool) {
         let t = now();
-        self.nic.ack();
+        self.dirty = false;
+        if device_event {
+            self.nic.ack();
+        }
         self.iface.poll(t, &mut self.nic, &mut self.sockets);
         self.poll_listeners(ready);
         self.poll_conns(ready);
@@ -152,7 +162,9 @@ impl Stack {
         }
         let at = self.iface.poll_at(t, &self.sockets);
         set_poll_at(at.map_or(0, |at| (at.total_micros().max(1) as u64) * 1000));
-        self.nic.rearm();
+        if device_event {
+            self.nic.rearm();
+        }
     }
 
     fn poll_listeners(&mut self, ready: &mut GList) {
@@ -223,7 +235,8 @@ impl Stack {
         }
         let l = Listener { pd: PollDesc::default(), syn: Vec::new(), ready: VecDeque::new(), backlog: backlog.max(1) };
         self.listeners.insert(port, l);
-        Ok(()) // the next poll fills the backlog
+        self.dirty = true; // the poll fills the backlog
+        Ok(())
     }
 
     pub fn unlisten(&mut self, port: u16) {
@@ -232,6 +245,7 @@ impl Stack {
                 self.tcp(h).abort();
                 self.conns.insert(h, Conn { pd: PollDesc::default(), closing: Some(0) });
             }
+            self.dirty = true;
         }
     }
 
@@ -259,7 +273,11 @@ impl Stack {
             return Some(Ok(0));
         }
         if s.can_recv() {
-            return Some(s.recv_slice(buf).map_err(|_| NetError::Closed));
+            // Reading from a nearly full buffer reopens the window: say so.
+            let was_full = s.recv_queue() * 2 >= s.recv_capacity();
+            let n = s.recv_slice(buf).map_err(|_| NetError::Closed);
+            self.dirty |= was_full;
+            return Some(n);
         }
         if s.may_recv() {
             return None;
@@ -279,7 +297,9 @@ impl Stack {
             return Some(Err(if s.state() == tcp::State::Closed { NetError::ConnectionReset } else { NetError::Closed }));
         }
         if s.can_send() {
-            return Some(s.send_slice(buf).map_err(|_| NetError::Closed));
+            let n = s.send_slice(buf).map_err(|_| NetError::Closed);
+            self.dirty = true;
+            return Some(n);
         }
         None
     }
@@ -288,6 +308,7 @@ impl Stack {
     /// freed once the exchange is over, or aborted after [`LINGER_NS`].
     pub fn close(&mut self, h: SocketHandle) {
         self.tcp(h).close();
+        self.dirty = true;
         if let Some(c) = self.conns.get_mut(&h) {
             c.closing = Some(nanotime() + LINGER_NS);
         }
@@ -325,7 +346,10 @@ impl Stack {
             return Some(Err(NetError::MessageTooLong));
         }
         match s.send_slice(buf, smoltcp::wire::IpEndpoint::from(to)) {
-            Ok(()) => Some(Ok(buf.len())),
+            Ok(()) => {
+                self.dirty = true;
+                Some(Ok(buf.len()))
+            }
             Err(udp::SendError::BufferFull) => None,
             Err(udp::SendError::Unaddressable) => Some(Err(NetError::Unaddressable)),
         }

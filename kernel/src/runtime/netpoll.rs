@@ -94,6 +94,13 @@ pub fn netpoll_device_event() {
     }
 }
 
+/// Whether the device interrupted since the last poll. SeqCst: this is the
+/// spinning M's side of the wakep protocol (see `idle.rs`); the interrupt
+/// handler's side is `wakep`'s SeqCst fence after setting PENDING.
+pub(super) fn netpoll_pending() -> bool {
+    PENDING.load(Ordering::SeqCst)
+}
+
 /// Go's `netpoll(0)`: polls the network stack without blocking and returns
 /// the Gs that became runnable (still `_Gwaiting`).
 fn netpoll() -> GList {

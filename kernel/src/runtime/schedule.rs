@@ -108,14 +108,15 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
         s.mput(&mut locked, m);
         drop(locked);
 
-        // Spinning → not spinning: decrement, then re-check every queue.
+        // Spinning → not spinning: decrement, then re-check every queue
+        // (and the network: a device interrupt is a producer too).
         // A producer that published work before our decrement became
         // visible is seen here; one that published after sees
         // nmspinning == 0 and wakes a core itself (`wakep`).
         if m.spinning.swap(false, Ordering::Relaxed) {
             let before = s.nmspinning.fetch_sub(1, Ordering::SeqCst);
             assert!(before > 0, "findRunnable: negative nmspinning");
-            if s.allp.iter().any(|p| !p.runq.runqempty()) {
+            if s.allp.iter().any(|p| !p.runq.runqempty()) || netpoll::netpoll_pending() {
                 let mut locked = s.lock.lock();
                 // Unless `startm` already chose this M, take ourselves off
                 // the idle list and a P back.
