@@ -24,7 +24,7 @@ pub const PORT: u16 = 80;
 /// Connections served at once.
 pub const MAX_CONNS: usize = 100;
 /// Connections that may be handshaking or waiting for `accept`.
-const BACKLOG: usize = 64;
+const BACKLOG: usize = 128;
 /// How long a read or write may wait before the connection is dropped.
 pub const READ_TIMEOUT_NS: u64 = 5_000_000_000;
 
