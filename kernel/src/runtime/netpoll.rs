@@ -10,8 +10,11 @@
 //!    (`wakep`). No lock, no network stack, no allocation.
 //! 2. Someone polls ([`netpoll`]): `findRunnable` on any core, before it
 //!    steals (as in Go), when an interrupt is pending or the TCP/IP stack
-//!    asked to be polled by now; sysmon (core 0's tick) when nobody has
-//!    polled for 10 ms; and the goroutines' own socket calls. Polling runs
+//!    asked to be polled by now — and a spinning M about to halt re-checks
+//!    [`PENDING`] as it re-checks the run queues, since the interrupt's
+//!    `wakep` may have counted on it; sysmon (core 0's tick) when nobody has
+//!    polled for 10 ms; and the goroutines' own socket calls when they
+//!    queued output (those ready others via [`injectglist`]). Polling runs
 //!    the stack (`net::poll`, registered with [`netpollinit`]) under its
 //!    lock: acknowledge the device, move packets, and for every socket that
 //!    became ready hand its parked G to a list ([`PollDesc::ready`]).
