@@ -158,9 +158,16 @@ pub(super) fn findrunnable_netpoll() -> Option<NonNull<G>> {
 }
 
 /// sysmon's share (Go: "poll network if not polled for more than 10ms"):
-/// whatever every P is doing, sockets make progress.
+/// whatever every P is doing, sockets make progress. As Go's checks
+/// `netpollAnyWaiters`, it skips the poll when there is nothing to find:
+/// no interrupt pending, no stack deadline due, no goroutine waiting (so a
+/// program without sockets pays nothing).
 pub(super) fn sysmon_netpoll(now: u64) {
-    if netpollinited() && LASTPOLL.load(Ordering::Relaxed) + SYSMON_POLL_NS < now {
+    if !netpollinited() || LASTPOLL.load(Ordering::Relaxed) + SYSMON_POLL_NS >= now {
+        return;
+    }
+    let at = POLL_AT.load(Ordering::Relaxed);
+    if PENDING.load(Ordering::Relaxed) || (at != 0 && at <= now) || waiters() > 0 {
         injectglist(netpoll());
     }
 }
