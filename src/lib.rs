@@ -16,3 +16,10 @@ extern crate alloc;
 
 #[path = "../kernel/src/cmdline.rs"]
 pub mod cmdline;
+
+/// Mirrors `kernel/src/programs/` (only its pure parts).
+#[path = "../kernel/src/programs"]
+pub mod programs {
+    #[path = "http.rs"]
+    pub mod http;
+}

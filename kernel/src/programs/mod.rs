@@ -2,8 +2,11 @@
 //! goroutine; returning `Err` makes the run fail with the message.
 
 mod demo;
+mod echo;
 mod fib;
 mod hog;
+pub mod http;
+pub mod httpd;
 mod preempt;
 mod selftest;
 mod sleep;
@@ -38,6 +41,8 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "preempt", about: "a checksum computed while preempted equals the reference", main: preempt::main },
     Program { name: "syscall", about: "a blocking call hands its P's queue to another core", main: syscall::main },
     Program { name: "sleep", about: "N goroutines (default 10000) sleep up to 1 s; how late do they wake?", main: sleep::main },
+    Program { name: "echo", about: "TCP and UDP echo server on port 7 (N= CPU-bound goroutines alongside)", main: echo::main },
+    Program { name: "httpd", about: "HTTP/1.1 server on port 80 showing the scheduler (N= CPU-bound goroutines)", main: httpd::main },
     Program { name: "yield", about: "goroutines taking turns with gosched()", main: yield_::main },
     Program { name: "timer", about: "self-test: the LAPIC timer ticks on every core", main: selftest::timer },
     Program { name: "ipi", about: "self-test: an IPI round trip between every pair of cores", main: selftest::ipi },

@@ -11,6 +11,7 @@
 //! | `schedule`, `findRunnable`, `stealWork`    | `schedule.rs`   |
 //! | `wakep`, `startm`, `stopm`                 | `idle.rs`       |
 //! | `newproc`, `gopark`, `goready`, `Gosched`  | `proc.rs`       |
+//! | `netpoll`, `pollDesc`, `netpollblock`       | `netpoll.rs`    |
 //! | `schedtrace`                               | `trace.rs`      |
 //! | `sync.WaitGroup`                           | `waitgroup.rs`  |
 //!
@@ -21,6 +22,7 @@
 pub mod g;
 mod idle;
 mod m;
+pub mod netpoll;
 mod p;
 mod preempt;
 mod proc;
@@ -36,6 +38,8 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 pub use g::G;
+pub use m::systemstack;
+pub use netpoll::waiters;
 pub use proc::{go, gopark, goready, gosched};
 pub use waitgroup::WaitGroup;
 
@@ -94,6 +98,12 @@ pub fn p_stats() -> impl Iterator<Item = PStats> {
         preempts: pp.preempts.load(Ordering::Relaxed),
         handoffs: pp.handoffs.load(Ordering::Relaxed),
     })
+}
+
+/// The schedtrace line (Go's `GODEBUG=schedtrace` format) for right now:
+/// Ps, idle Ps, spinning Ms, global and per-P run queue lengths.
+pub fn schedtrace() -> alloc::string::String {
+    trace::schedtrace(sched())
 }
 
 /// Runs `f` with preemption off (Go: between `acquirem` and `releasem`).
@@ -177,13 +187,15 @@ pub fn timer_tick() {
 
 /// Go's `sysmon`, one step per tick of core 0, for what no single core
 /// owns: take Ps from long system calls, wake a core for an idle P whose
-/// timers are due (nobody else would run them), print schedtrace lines.
+/// timers are due (nobody else would run them), poll the network if nobody
+/// has for 10 ms, print schedtrace lines.
 /// (Preempting long-running Gs is done by each core's own tick.)
 fn sysmon(s: &'static sched::Sched, now: u64) {
     syscall::retake_syscalls(s, now);
     if s.allp.iter().any(|pp| pp.status() == p::PStatus::Idle && pp.timers.due(now)) {
         idle::wakep();
     }
+    netpoll::sysmon_netpoll(now);
     trace::tick(s);
 }
 
