@@ -271,7 +271,23 @@ fn parked_select_fires_one_case() -> Result<(), String> {
             return fail("select wakeup", format!("round {round}: a waiter was left on the other channel"));
         }
     }
-    crate::println!("chantest: select wakeup ok ({ROUNDS} parked selects, one case each, none left queued)");
+    // The same channel in two cases (Go's TestSelectDuplicateChannel):
+    // locked once, fired once.
+    let c: Chan<u64> = Chan::new(0);
+    let result: Chan<u64> = Chan::new(1);
+    {
+        let (c, result) = (c.clone(), result.clone());
+        runtime::go(move || result.send(Select::new().recv(&c, |v, _| v).recv(&c, |v, _| v + 100).run()));
+    }
+    c.send(1);
+    let (got, _) = result.recv();
+    if got != 1 && got != 101 {
+        return fail("select wakeup", format!("a select with one channel twice returned {got}"));
+    }
+    if c.try_send(2).is_ok() {
+        return fail("select wakeup", "a select with one channel twice left a waiter queued".into());
+    }
+    crate::println!("chantest: select wakeup ok ({ROUNDS} parked selects, one case each, none left queued; duplicate channel)");
     Ok(())
 }
 

@@ -16,7 +16,7 @@ pub fn main(args: &Args) -> Result<(), String> {
     rally(n)?;
     let ns = (nanotime() - start) / n.max(1);
     crate::println!("pingpong: n={n} ok");
-    crate::println!("pingpong: {ns} ns per round trip (two sends, two receives, two switches)");
+    crate::println!("pingpong: {ns} ns per round trip (each: two sends, two receives, two parks)");
     Ok(())
 }
 
