@@ -151,7 +151,7 @@ impl<T> Mutex<T> {
                 wait_start = nanotime();
             }
             self.sema.semacquire(queue_lifo, WaitReason::SyncMutexLock);
-            starving = starving || nanotime() - wait_start > STARVATION_THRESHOLD_NS;
+            starving = starving || nanotime().saturating_sub(wait_start) > STARVATION_THRESHOLD_NS;
             old = self.state.load(Ordering::Acquire);
             if old & MUTEX_STARVING != 0 {
                 // Ownership was handed off to us, but the state is
