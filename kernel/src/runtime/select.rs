@@ -36,13 +36,12 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::panic::Location;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::chan::{Chan, Received, Sent};
 use super::g::{G, WaitReason};
 use super::m::cheaprandn;
 use super::panic::gopanic;
-use super::sudog::Sudog;
+use super::sudog::{SelectDone, Sudog};
 use super::{getg, gopark, goready};
 use crate::sync::{IrqLock, IrqLockGuard};
 
@@ -120,7 +119,7 @@ impl<'a, R> Select<'a, R> {
         }
 
         // Pass 2 - enqueue on all chans.
-        let done = SelectDone { done: AtomicBool::new(false), casi: AtomicUsize::new(0) };
+        let done = SelectDone::new();
         let gp = getg();
         for &casi in &lockorder {
             // SAFETY: the channels are locked; the sudogs live in the
@@ -131,7 +130,7 @@ impl<'a, R> Select<'a, R> {
 
         // Woken by the winner of `done`, which did its case's work.
         let locks = sellock(&cases, &lockorder);
-        let casi = done.casi.load(Ordering::Acquire);
+        let casi = done.winner().expect("select: woken, but no case won");
         // Pass 3 - dequeue from unsuccessful chans.
         for &i in &lockorder {
             if i != casi {
@@ -173,27 +172,6 @@ fn sellock<'a, R>(cases: &[Box<dyn Scase<'a, R> + 'a>], lockorder: &[usize]) -> 
 fn selunlock(mut locks: Vec<IrqLockGuard<'_, ()>>) {
     while let Some(lock) = locks.pop() {
         drop(lock);
-    }
-}
-
-/// Who won a parked select: Go's `g.selectDone` and `gp.param`.
-pub(super) struct SelectDone {
-    done: AtomicBool,
-    casi: AtomicUsize,
-}
-
-impl SelectDone {
-    /// Called by a waker that dequeued the sudog of case `casi`: true if it
-    /// is the first, and so does that case's communication. The CAS makes
-    /// the winner unique (wakers hold different channels' locks). The
-    /// select reads `casi` after `goready`, whose run-queue publication
-    /// (Release, then Acquire by the M that runs the G) orders it.
-    pub fn win(&self, casi: usize) -> bool {
-        if self.done.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed).is_err() {
-            return false;
-        }
-        self.casi.store(casi, Ordering::Release);
-        true
     }
 }
 

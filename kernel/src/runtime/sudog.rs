@@ -18,12 +18,12 @@
 //!   `success`) before it calls `goready`, and never looks at it again.
 
 use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::g::G;
-use super::select::SelectDone;
 
 /// A G waiting on a channel or a semaphore (Go's `sudog`).
-pub(super) struct Sudog<T> {
+pub struct Sudog<T> {
     pub g: NonNull<G>,
     /// For a sender, its value (`Some`), taken by whoever receives it; for
     /// a receiver, the empty slot the value is written to — straight into
@@ -63,7 +63,7 @@ impl<T> Sudog<T> {
 /// A FIFO of sudogs, doubly linked so that a `select` can take its sudogs
 /// out of the queues it did not win (Go's `waitq`). Used only under the
 /// lock of the channel or semaphore that owns it.
-pub(super) struct WaitQ<T> {
+pub struct WaitQ<T> {
     first: *mut Sudog<T>,
     last: *mut Sudog<T>,
 }
@@ -177,5 +177,43 @@ impl<T> WaitQ<T> {
             self.first = ptr::null_mut();
             self.last = ptr::null_mut();
         }
+    }
+}
+
+/// Who won a parked `select`: Go's `g.selectDone` flag and `gp.param`.
+/// One per parked select, shared by its sudogs.
+pub struct SelectDone {
+    done: AtomicBool,
+    casi: AtomicUsize,
+}
+
+impl Default for SelectDone {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SelectDone {
+    pub const fn new() -> SelectDone {
+        SelectDone { done: AtomicBool::new(false), casi: AtomicUsize::new(0) }
+    }
+
+    /// Called by a waker that dequeued the sudog of case `casi`: true if it
+    /// is the first, and so does that case's communication. The CAS makes
+    /// the winner unique (wakers hold different channels' locks). The
+    /// select reads the case after `goready`, whose run-queue publication
+    /// (Release, then Acquire by the M that runs the G) orders it; the
+    /// Release/Acquire pair here also orders it on its own.
+    pub fn win(&self, casi: usize) -> bool {
+        if self.done.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+            return false;
+        }
+        self.casi.store(casi, Ordering::Release);
+        true
+    }
+
+    /// The winning case, once `win` has returned true for it.
+    pub fn winner(&self) -> Option<usize> {
+        self.done.load(Ordering::Acquire).then(|| self.casi.load(Ordering::Acquire))
     }
 }
