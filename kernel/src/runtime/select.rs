@@ -34,6 +34,7 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::cell::UnsafeCell;
 use core::panic::Location;
 use core::ptr::{self, NonNull};
 
@@ -59,7 +60,7 @@ impl<'a, R> Select<'a, R> {
     /// `case v, ok := <-c:` — `body(v, ok)`; `ok` is false (and `v` the
     /// zero value) if the channel is closed and drained.
     pub fn recv<T: Send + Default + 'a>(mut self, c: &'a Chan<T>, body: impl FnOnce(T, bool) -> R + 'a) -> Self {
-        self.cases.push(Box::new(RecvCase { c, body, slot: None, ok: false, sg: None }));
+        self.cases.push(Box::new(RecvCase { c, body, slot: None, ok: false, sg: UnsafeCell::new(None) }));
         self
     }
 
@@ -67,7 +68,7 @@ impl<'a, R> Select<'a, R> {
     #[track_caller]
     pub fn send<T: Send + 'a>(mut self, c: &'a Chan<T>, v: T, body: impl FnOnce() -> R + 'a) -> Self {
         let at = Location::caller();
-        self.cases.push(Box::new(SendCase { c, body, value: Some(v), closed: false, sg: None, at }));
+        self.cases.push(Box::new(SendCase { c, body, value: Some(v), closed: false, sg: UnsafeCell::new(None), at }));
         self
     }
 
@@ -210,7 +211,10 @@ struct RecvCase<'a, T, F> {
     /// The value received: written by pass 1 or by a sender.
     slot: Option<T>,
     ok: bool,
-    sg: Option<Sudog<T>>,
+    /// The sudog while queued. In an `UnsafeCell`: wakers that lose the
+    /// race unlink it (under their channel's lock) while the woken select
+    /// may already be reading the case's channel to lock it again.
+    sg: UnsafeCell<Option<Sudog<T>>>,
 }
 
 impl<'a, T: Send + Default, R, F: FnOnce(T, bool) -> R> Scase<'a, R> for RecvCase<'a, T, F> {
@@ -232,7 +236,7 @@ impl<'a, T: Send + Default, R, F: FnOnce(T, bool) -> R> Scase<'a, R> for RecvCas
     }
 
     unsafe fn enqueue(&mut self, gp: NonNull<G>, done: *const SelectDone, casi: usize) {
-        let sg = self.sg.insert(Sudog::new(gp, &raw mut self.slot));
+        let sg = self.sg.get_mut().insert(Sudog::new(gp, &raw mut self.slot));
         sg.select = done;
         sg.casi = casi;
         // SAFETY: locked (caller); the sudog stays in this box until
@@ -241,14 +245,14 @@ impl<'a, T: Send + Default, R, F: FnOnce(T, bool) -> R> Scase<'a, R> for RecvCas
     }
 
     unsafe fn dequeue(&mut self) {
-        if let Some(sg) = self.sg.as_mut() {
+        if let Some(sg) = self.sg.get_mut() {
             // SAFETY: locked (caller); the sudog is in this queue or none.
             unsafe { self.c.hchan().state().recvq.dequeue_sudog(sg) };
         }
     }
 
     fn woken(&mut self) {
-        self.ok = self.sg.as_ref().is_some_and(|sg| sg.success);
+        self.ok = self.sg.get_mut().as_ref().is_some_and(|sg| sg.success);
     }
 
     fn run(self: Box<Self>) -> R {
@@ -262,7 +266,8 @@ struct SendCase<'a, T, F> {
     /// The value to send, until a receiver (or pass 1) takes it.
     value: Option<T>,
     closed: bool,
-    sg: Option<Sudog<T>>,
+    /// As for `RecvCase::sg`.
+    sg: UnsafeCell<Option<Sudog<T>>>,
     /// Where the program built this case (for the closed-channel panic).
     at: &'static Location<'static>,
 }
@@ -289,7 +294,7 @@ impl<'a, T: Send, R, F: FnOnce() -> R> Scase<'a, R> for SendCase<'a, T, F> {
     }
 
     unsafe fn enqueue(&mut self, gp: NonNull<G>, done: *const SelectDone, casi: usize) {
-        let sg = self.sg.insert(Sudog::new(gp, &raw mut self.value));
+        let sg = self.sg.get_mut().insert(Sudog::new(gp, &raw mut self.value));
         sg.select = done;
         sg.casi = casi;
         // SAFETY: as for `RecvCase::enqueue`.
@@ -297,14 +302,14 @@ impl<'a, T: Send, R, F: FnOnce() -> R> Scase<'a, R> for SendCase<'a, T, F> {
     }
 
     unsafe fn dequeue(&mut self) {
-        if let Some(sg) = self.sg.as_mut() {
+        if let Some(sg) = self.sg.get_mut() {
             // SAFETY: as for `RecvCase::dequeue`.
             unsafe { self.c.hchan().state().sendq.dequeue_sudog(sg) };
         }
     }
 
     fn woken(&mut self) {
-        self.closed = !self.sg.as_ref().is_some_and(|sg| sg.success);
+        self.closed = !self.sg.get_mut().as_ref().is_some_and(|sg| sg.success);
     }
 
     fn run(self: Box<Self>) -> R {
