@@ -90,6 +90,13 @@ impl M {
     }
 }
 
+/// Go's `cheaprandn`: a random number in `0..n` from this M's generator
+/// (multiply-shift, no division), for `select`'s poll order.
+pub(super) fn cheaprandn(n: u32) -> u32 {
+    let _m = acquirem();
+    ((super::getm().fastrand() as u32 as u64 * n as u64) >> 32) as u32
+}
+
 /// Keeps the current goroutine on this M and P (Go's `acquirem`):
 /// increments `m.locks`, and while it is non-zero the timer tick neither
 /// preempts the G (so it cannot migrate) nor touches this P (so the G may

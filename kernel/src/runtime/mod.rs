@@ -14,33 +14,54 @@
 //! | `netpoll`, `pollDesc`, `netpollblock`       | `netpoll.rs`    |
 //! | `schedtrace`                               | `trace.rs`      |
 //! | `sync.WaitGroup`                           | `waitgroup.rs`  |
+//! | `hchan`, `chansend`, `chanrecv`, `closechan` | `chan.rs`     |
+//! | `sudog`, `waitq`                           | `sudog.rs`      |
+//! | `selectgo`, `sellock`                      | `select.rs`     |
+//! | `semacquire`, `semrelease`                 | `sema.rs`       |
+//! | `sync.Mutex`, `sync.Once`                  | `mutex.rs`, `once.rs` |
+//! | `time.After`, `time.Ticker`                | `timechan.rs`   |
+//! | `checkdead`                                | `checkdead.rs`  |
+//! | `gopanic` (runtime errors)                 | `panic.rs`      |
 //!
 //! The big difference from Go: an M is a CPU core, not an OS thread. There
 //! are exactly as many Ms as cores, an idle M halts its core (`hlt`) and is
 //! woken by an inter-processor interrupt, and g0 is the core's boot stack.
 
+pub mod chan;
+mod checkdead;
 pub mod g;
 mod idle;
 mod m;
+pub mod mutex;
 pub mod netpoll;
+pub mod once;
 mod p;
+mod panic;
 mod preempt;
 mod proc;
 pub mod runq;
 mod sched;
 mod schedule;
+pub mod select;
+mod sema;
+mod sudog;
 pub mod syscall;
 pub mod time;
+mod timechan;
 mod trace;
 pub mod waitgroup;
 
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
 
+pub use chan::Chan;
 pub use g::G;
 pub use m::systemstack;
 pub use netpoll::waiters;
+pub use mutex::Mutex;
+pub use once::Once;
 pub use proc::{go, gopark, goready, gosched};
+pub use select::Select;
 pub use waitgroup::WaitGroup;
 
 use crate::arch::qemu::{self, ExitCode};
