@@ -28,6 +28,9 @@ pub struct Frames {
     /// Index of the region the bump pointer is in, and the pointer itself.
     current: usize,
     next: u64,
+    /// Frames handed out so far, and frames in the pool.
+    used: u64,
+    total: u64,
 }
 
 static FRAMES: IrqLock<Frames> = IrqLock::new(Frames {
@@ -35,6 +38,8 @@ static FRAMES: IrqLock<Frames> = IrqLock::new(Frames {
     count: 0,
     current: 0,
     next: 0,
+    used: 0,
+    total: 0,
 });
 
 /// Takes the Usable regions above 1 MiB, minus `[skip_start, skip_end)` (the
@@ -48,6 +53,7 @@ pub(super) fn init(regions: &MemoryRegions, skip_start: u64, skip_end: u64) {
             let i = frames.count;
             frames.regions[i] = Region { start, end };
             frames.count += 1;
+            frames.total += (end - start) / PAGE;
         }
     };
     for r in regions.iter().filter(|r| r.kind == MemoryRegionKind::Usable) {
@@ -70,6 +76,13 @@ pub fn alloc() -> Option<PhysFrame> {
     Some(frame)
 }
 
+/// (frames handed out, frames in the pool), each 4 KiB. Frames are never
+/// returned, so the first only grows.
+pub fn usage() -> (u64, u64) {
+    let frames = FRAMES.lock();
+    (frames.used, frames.total)
+}
+
 impl Frames {
     fn alloc(&mut self) -> Option<PhysFrame> {
         while self.current < self.count && self.next >= self.regions[self.current].end {
@@ -83,6 +96,7 @@ impl Frames {
         }
         let addr = self.next;
         self.next += PAGE;
+        self.used += 1;
         Some(PhysFrame::containing_address(PhysAddr::new(addr)))
     }
 }
