@@ -1,6 +1,7 @@
 //! The built-in programs, selected with `PROG=`. Each runs as the main
 //! goroutine; returning `Err` makes the run fail with the message.
 
+mod bench;
 mod chanpanic;
 mod chantest;
 mod deadlock;
@@ -56,6 +57,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "deadlock", about: "every goroutine blocks: Go's \"all goroutines are asleep\" report", main: deadlock::main },
     Program { name: "chantest", about: "self-test: channels, select, Mutex, Once, WaitGroup, timer channels", main: chantest::main },
     Program { name: "chanpanic", about: "self-test: N=0 send on closed, 1 double close, 2 select send: panics", main: chanpanic::main },
+    Program { name: "bench", about: "scheduler microbenchmarks (one vCPU, under icount: make bench)", main: bench::main },
     Program { name: "timer", about: "self-test: the LAPIC timer ticks on every core", main: selftest::timer },
     Program { name: "ipi", about: "self-test: an IPI round trip between every pair of cores", main: selftest::ipi },
     Program { name: "heap", about: "self-test: heap allocation stress on every core", main: selftest::heap },

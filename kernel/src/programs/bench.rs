@@ -1,0 +1,356 @@
+//! `PROG=bench`: scheduler microbenchmarks, meant for one vCPU under
+//! `qemu -icount shift=0,sleep=off` (`make bench`). There every guest
+//! instruction advances the virtual clock by exactly 1 ns and the TSC counts
+//! virtual nanoseconds, so an `rdtsc` delta is an exact count of the
+//! instructions executed in between — including any interrupt handler that
+//! ran — and it repeats to the unit from one boot to the next.
+//!
+//! Each benchmark warms up (a tenth of its iterations: free lists filled,
+//! stacks allocated), then times `N` iterations (default 100000). Results
+//! are printed only once all have run, so that no console output falls
+//! inside a timed region. One line per result:
+//!
+//! ```text
+//! bench: name=yield unit=instructions/yield value=231.4 iterations=200000 ticks=46280000
+//! bench: name=chan_pingpong unit=instructions/round-trip status=not-yet-measured
+//! ```
+//!
+//! `value` is `ticks / iterations` with one decimal. Adding a benchmark is
+//! one function `fn(n) -> Measured` and its row in [`BENCHMARKS`].
+
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+
+use super::Args;
+use crate::arch::interrupts;
+use crate::arch::switch::{Context, switch};
+use crate::arch::time::rdtsc;
+use crate::mm;
+use crate::runtime::g::{G, Status, WaitReason};
+use crate::runtime::{self, WaitGroup};
+
+/// What a benchmark measured: `ticks` (instructions, under icount) over `ops`
+/// operations.
+struct Measured {
+    ticks: u64,
+    ops: u64,
+}
+
+struct Bench {
+    name: &'static str,
+    unit: &'static str,
+    /// `None`: the feature does not exist yet; listed as not yet measured.
+    run: Option<fn(u64) -> Measured>,
+}
+
+/// Every benchmark, in the order they run and print.
+const BENCHMARKS: &[Bench] = &[
+    Bench { name: "loop", unit: "instructions/iteration", run: Some(loop_) },
+    Bench { name: "ctx_switch", unit: "instructions/switch", run: Some(ctx_switch) },
+    Bench { name: "yield", unit: "instructions/yield", run: Some(yield_) },
+    Bench { name: "park_ready", unit: "instructions/pair", run: Some(park_ready) },
+    Bench { name: "spawn", unit: "instructions/spawn", run: Some(spawn) },
+    Bench { name: "spawn_many", unit: "instructions/goroutine", run: Some(spawn_many) },
+    Bench { name: "chan_pingpong", unit: "instructions/round-trip", run: None },
+    Bench { name: "chan_buffered", unit: "instructions/message", run: None },
+    Bench { name: "timer", unit: "instructions/timer", run: None },
+    Bench { name: "preempt_tick", unit: "instructions/preemption", run: None },
+];
+
+/// Goroutines spawned per round of `spawn_many`.
+const SPAWN_BATCH: u64 = 1000;
+
+pub fn main(args: &Args) -> Result<(), String> {
+    if runtime::gomaxprocs() != 1 {
+        return Err(format!("needs exactly one P (SMP=1, as `make bench` runs it), not {}", runtime::gomaxprocs()));
+    }
+    let n = args.n.unwrap_or(100_000);
+    if n < SPAWN_BATCH {
+        return Err(format!("N={n} is too small: at least {SPAWN_BATCH} iterations"));
+    }
+    crate::println!("bench: N={n}; timing every benchmark first, then printing the results");
+    // Memory first, while no dead goroutine can be reused: every goroutine
+    // it parks is then a new one. Its lines print last.
+    let memory = memory(n);
+    let mut lines = Vec::new();
+    for b in BENCHMARKS {
+        lines.push(match b.run {
+            Some(run) => {
+                let m = run(n);
+                format!("name={} unit={} value={} iterations={} ticks={}", b.name, b.unit, tenths(m.ticks, m.ops), m.ops, m.ticks)
+            }
+            None => format!("name={} unit={} status=not-yet-measured", b.name, b.unit),
+        });
+    }
+    lines.extend(memory);
+    for line in &lines {
+        crate::println!("bench: {line}");
+    }
+    crate::println!("bench: done");
+    Ok(())
+}
+
+/// `a / b` rounded to one decimal, by integer arithmetic (so it prints the
+/// same on every run).
+fn tenths(a: u64, b: u64) -> String {
+    let t = (a as u128 * 10 + b as u128 / 2) / b as u128;
+    format!("{}.{}", t / 10, t % 10)
+}
+
+/// Warm-up iterations for a benchmark of `n`.
+fn warmup(n: u64) -> u64 {
+    n / 10
+}
+
+/// Runs `body(warmup(n))`, then returns the ticks taken by `body(n)`.
+fn timed(n: u64, body: impl Fn(u64)) -> u64 {
+    body(warmup(n));
+    let t0 = rdtsc();
+    body(n);
+    rdtsc() - t0
+}
+
+/// A check of the method: a loop of exactly two instructions (`dec`, `jnz`),
+/// with interrupts off, must measure 2.0 instructions per iteration.
+fn loop_(n: u64) -> Measured {
+    let saved = interrupts::disable();
+    let ticks = timed(n, |k| {
+        // SAFETY: only a register is touched, and the count is at least 1,
+        // so the loop ends.
+        unsafe { core::arch::asm!("2:", "dec {0}", "jnz 2b", inout(reg) k.max(1) => _, options(nomem, nostack)) }
+    });
+    interrupts::restore(saved);
+    Measured { ticks, ops: n }
+}
+
+/// The two contexts of [`ctx_switch`].
+struct Contexts {
+    main: UnsafeCell<Context>,
+    partner: UnsafeCell<Context>,
+}
+
+/// The partner side of [`ctx_switch`]: switches straight back, for ever.
+extern "C" fn ctx_partner(contexts: usize) -> ! {
+    // SAFETY: `ctx_switch` passes a pointer to its `Contexts`, alive while
+    // it switches here.
+    let c = unsafe { &*(contexts as *const Contexts) };
+    loop {
+        // SAFETY: `main` was saved by the `switch` that brought us here.
+        unsafe { switch(c.partner.get(), c.main.get()) };
+    }
+}
+
+/// The floor: the bare `arch::switch::switch` between two contexts, with
+/// interrupts off and no scheduler. Per switch (a round trip is two).
+fn ctx_switch(n: u64) -> Measured {
+    let stack: Vec<u64> = vec![0; 512];
+    let top = (stack.as_ptr() as u64 + 8 * stack.len() as u64) & !15;
+    let contexts = Contexts { main: UnsafeCell::new(Context::default()), partner: UnsafeCell::new(Context::default()) };
+    // SAFETY: `top` is the 16-byte-aligned end of the 4 KiB `stack`, which
+    // outlives every switch to it and which nothing else uses.
+    unsafe { *contexts.partner.get() = Context::new(top, ctx_partner, &contexts as *const Contexts as usize) };
+    let saved = interrupts::disable();
+    let ticks = timed(n, |k| {
+        for _ in 0..k {
+            // SAFETY: `partner` is a context made by `Context::new` or saved
+            // by the partner's own `switch`; its stack is alive.
+            unsafe { switch(contexts.main.get(), contexts.partner.get()) };
+        }
+    });
+    interrupts::restore(saved);
+    // The partner is left suspended on `stack`, and never resumed.
+    drop(stack);
+    Measured { ticks, ops: 2 * n }
+}
+
+/// Joins the goroutines of one benchmark.
+static WG: WaitGroup = WaitGroup::new();
+
+/// `yield`: two goroutines on one P take turns calling `gosched()`. The
+/// timer runs the warm-up, then N yields, each answered by one of the
+/// partner's: 2N yields in the timed span.
+fn yield_(n: u64) -> Measured {
+    let stop = Arc::new(AtomicBool::new(false));
+    let ticks = Arc::new(AtomicU64::new(0));
+    WG.add(2);
+    {
+        let stop = stop.clone();
+        runtime::go(move || {
+            while !stop.load(Ordering::Relaxed) {
+                runtime::gosched();
+            }
+            WG.done();
+        });
+    }
+    {
+        let (stop, ticks) = (stop.clone(), ticks.clone());
+        runtime::go(move || {
+            for _ in 0..warmup(n) {
+                runtime::gosched();
+            }
+            let t0 = rdtsc();
+            for _ in 0..n {
+                runtime::gosched();
+            }
+            ticks.store(rdtsc() - t0, Ordering::Relaxed);
+            stop.store(true, Ordering::Relaxed);
+            WG.done();
+        });
+    }
+    WG.wait();
+    Measured { ticks: ticks.load(Ordering::Relaxed), ops: 2 * n }
+}
+
+/// State shared by the two goroutines of [`park_ready`].
+struct PingPong {
+    initiator: AtomicPtr<G>,
+    responder: AtomicPtr<G>,
+    stop: AtomicBool,
+    ticks: AtomicU64,
+}
+
+/// Parks the running goroutine; once it is off its stack, readies `other`
+/// (which must be parked). This is the only way the two goroutines of
+/// [`park_ready`] wake each other, so neither can be readied before it has
+/// stopped, however they are scheduled.
+fn park_then_ready(other: &AtomicPtr<G>) {
+    let other = NonNull::new(other.load(Ordering::Relaxed)).expect("the partner has started");
+    runtime::gopark(move || runtime::goready(other), WaitReason::Zero);
+}
+
+/// `park_ready`: two goroutines wake each other in turn with `gopark` and
+/// `goready`. Per pair (one park, one ready, one switch to the other G).
+fn park_ready(n: u64) -> Measured {
+    let s = Arc::new(PingPong {
+        initiator: AtomicPtr::new(ptr::null_mut()),
+        responder: AtomicPtr::new(ptr::null_mut()),
+        stop: AtomicBool::new(false),
+        ticks: AtomicU64::new(0),
+    });
+    WG.add(2);
+    {
+        let s = s.clone();
+        runtime::go(move || {
+            s.responder.store(runtime::getg().as_ptr(), Ordering::Relaxed);
+            // Wait for the initiator's first ready.
+            runtime::gopark(|| {}, WaitReason::Zero);
+            while !s.stop.load(Ordering::Relaxed) {
+                park_then_ready(&s.initiator);
+            }
+            WG.done();
+        });
+    }
+    {
+        let s = s.clone();
+        runtime::go(move || {
+            s.initiator.store(runtime::getg().as_ptr(), Ordering::Relaxed);
+            while !NonNull::new(s.responder.load(Ordering::Relaxed))
+                // SAFETY: Gs are never freed.
+                .is_some_and(|gp| unsafe { gp.as_ref() }.status() == Status::Waiting)
+            {
+                runtime::gosched();
+            }
+            // Each round: we park and ready the responder, it parks and
+            // readies us — two pairs.
+            for _ in 0..warmup(n) {
+                park_then_ready(&s.responder);
+            }
+            let t0 = rdtsc();
+            for _ in 0..n {
+                park_then_ready(&s.responder);
+            }
+            s.ticks.store(rdtsc() - t0, Ordering::Relaxed);
+            s.stop.store(true, Ordering::Relaxed);
+            // The responder parked when it readied us; let it see `stop`.
+            runtime::goready(NonNull::new(s.responder.load(Ordering::Relaxed)).expect("responder"));
+            WG.done();
+        });
+    }
+    WG.wait();
+    Measured { ticks: s.ticks.load(Ordering::Relaxed), ops: 2 * n }
+}
+
+/// `spawn`: spawn an empty goroutine and wait for it (WaitGroup), one at a
+/// time. Per spawn + run + exit + wait.
+fn spawn(n: u64) -> Measured {
+    let ticks = timed(n, |k| {
+        for _ in 0..k {
+            WG.add(1);
+            runtime::go(|| WG.done());
+            WG.wait();
+        }
+    });
+    Measured { ticks, ops: n }
+}
+
+/// `spawn_many`: spawn 1000 empty goroutines, then wait for all of them;
+/// one round to warm up, then N/1000 rounds. Per goroutine.
+fn spawn_many(n: u64) -> Measured {
+    let round = || {
+        WG.add(SPAWN_BATCH as i64);
+        for _ in 0..SPAWN_BATCH {
+            runtime::go(|| WG.done());
+        }
+        WG.wait();
+    };
+    round();
+    let rounds = n / SPAWN_BATCH;
+    let t0 = rdtsc();
+    for _ in 0..rounds {
+        round();
+    }
+    Measured { ticks: rdtsc() - t0, ops: rounds * SPAWN_BATCH }
+}
+
+/// Memory per parked goroutine: N new goroutines park on one WaitGroup; the
+/// growth of heap bytes and frames (stacks and their page tables) while they
+/// wait, over N. From that and the memory still free, the number of
+/// goroutines that fit (computed, not measured: spawning until memory runs
+/// out panics in `newproc`).
+fn memory(n: u64) -> [String; 2] {
+    let (heap0, frames0) = (mm::heap::usage().0 as u64, mm::frames::usage().0);
+    let release = Arc::new(WaitGroup::new());
+    let parked = Arc::new(AtomicU64::new(0));
+    release.add(1);
+    WG.add(n as i64);
+    for _ in 0..n {
+        let (release, parked) = (release.clone(), parked.clone());
+        runtime::go(move || {
+            parked.fetch_add(1, Ordering::Relaxed);
+            release.wait();
+            WG.done();
+        });
+    }
+    // With one P, a goroutine that has counted itself has also parked.
+    while parked.load(Ordering::Relaxed) < n {
+        runtime::gosched();
+    }
+    let (heap_used, heap_size) = mm::heap::usage();
+    let (frames_used, frames_total) = mm::frames::usage();
+    let live = runtime::num_goroutine() as u64;
+    release.done();
+    WG.wait();
+
+    let heap = heap_used as u64 - heap0;
+    let frames = frames_used - frames0;
+    let free_heap = (heap_size - heap_used) as u64;
+    let free_frames = frames_total - frames_used;
+    // Whichever runs out first: frames (stacks) or heap (G structs).
+    let more = (free_frames * n / frames.max(1)).min(free_heap * n / heap.max(1));
+    [
+        format!(
+            "name=mem_parked unit=bytes/goroutine value={} iterations={n} heap_bytes={heap} frames={frames}",
+            tenths(heap + frames * mm::PAGE_SIZE, n)
+        ),
+        format!(
+            "name=max_goroutines unit=goroutines value={} iterations={n} free_frames={free_frames} free_heap_bytes={free_heap}",
+            live + more
+        ),
+    ]
+}
