@@ -8,6 +8,7 @@ use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::Args;
+use crate::arch::time;
 use crate::runtime::{self, WaitGroup};
 
 /// Below this, recurse sequentially.
@@ -41,12 +42,14 @@ pub fn main(args: &Args) -> Result<(), String> {
     if n > 90 {
         return Err(format!("N={n} is too large (fib(N) must fit in 64 bits: N <= 90)"));
     }
+    let start = time::nanotime();
     let got = fib_par(n);
+    let elapsed_us = (time::nanotime() - start) / 1000;
     let (mut a, mut b) = (0u64, 1u64);
     for _ in 0..n {
         (a, b) = (b, a + b);
     }
-    crate::println!("fib: fib({n})={got} expected={a} goroutines_spawned={}", spawned(n));
+    crate::println!("fib: fib({n})={got} expected={a} goroutines_spawned={} elapsed_us={elapsed_us}", spawned(n));
     if got != a {
         return Err(format!("fib({n}) = {got}, expected {a}"));
     }

@@ -8,12 +8,14 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU8, Ordering};
 
 use super::Args;
+use crate::arch::time;
 use crate::runtime::{self, WaitGroup};
 
 pub fn main(args: &Args) -> Result<(), String> {
     let n = args.n.unwrap_or(100_000) as usize;
     let ran: Arc<Vec<AtomicU8>> = Arc::new((0..n).map(|_| AtomicU8::new(0)).collect());
     let wg = Arc::new(WaitGroup::new());
+    let start = time::nanotime();
     wg.add(n as i64);
     for i in 0..n {
         let (ran, wg) = (ran.clone(), wg.clone());
@@ -28,10 +30,15 @@ pub fn main(args: &Args) -> Result<(), String> {
         });
     }
     wg.wait();
+    let elapsed_us = (time::nanotime() - start) / 1000;
     let done = ran.iter().filter(|r| r.load(Ordering::Relaxed) == 1).count();
     let (runs, steals): (Vec<u64>, Vec<u64>) = runtime::p_stats().map(|s| (s.runs, s.steals)).unzip();
     let runs_text: Vec<String> = runs.iter().map(|r| format!("{r}")).collect();
-    crate::println!("spawn: n={n} done={done} runs=[{}] steals={}", runs_text.join(" "), steals.iter().sum::<u64>());
+    crate::println!(
+        "spawn: n={n} done={done} runs=[{}] steals={} elapsed_us={elapsed_us}",
+        runs_text.join(" "),
+        steals.iter().sum::<u64>()
+    );
     if let Some(i) = ran.iter().position(|r| r.load(Ordering::Relaxed) != 1) {
         return Err(format!("goroutine {i} ran {} times", ran[i].load(Ordering::Relaxed)));
     }
