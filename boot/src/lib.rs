@@ -27,6 +27,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod bench;
+
 /// The QEMU binary, looked up on `PATH`.
 pub const QEMU_BIN: &str = "qemu-system-x86_64";
 /// The I/O port of QEMU's isa-debug-exit device.

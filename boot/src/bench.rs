@@ -1,0 +1,115 @@
+//! The result lines of `PROG=bench`, parsed: shared by the `gmpos-bench`
+//! binary and the tests. The kernel prints one line per benchmark,
+//! `key=value` words after `bench: `, e.g.
+//!
+//! ```text
+//! bench: name=yield unit=instructions/yield value=255.1 iterations=200000 ticks=51011616
+//! bench: name=chan_pingpong unit=instructions/round-trip status=not-yet-measured
+//! ```
+//!
+//! and `bench: done` after the last one (see `kernel/src/programs/bench.rs`).
+
+/// One benchmark's line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchLine {
+    pub name: String,
+    pub unit: String,
+    /// `None` when the kernel lists the benchmark as not yet measured.
+    pub result: Option<Measured>,
+    /// Any other `key=value` words, in order (`ticks`, breakdowns, ...).
+    pub extra: Vec<(String, String)>,
+}
+
+/// A measured figure, kept as the kernel printed it so that runs compare
+/// exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measured {
+    /// Decimal digits with at most one decimal place, e.g. `255.1`.
+    pub value: String,
+    pub iterations: u64,
+}
+
+/// The `bench:` result lines of `serial`, checked. Fails on a malformed
+/// line, or when the final `bench: done` is missing (the run was cut short).
+pub fn parse(serial: &str) -> Result<Vec<BenchLine>, String> {
+    let mut lines = Vec::new();
+    let mut done = false;
+    for line in serial.lines().filter_map(|l| l.strip_prefix("bench: ")) {
+        if line == "done" {
+            done = true;
+        } else if line.starts_with("name=") {
+            lines.push(parse_line(line).map_err(|e| format!("bad bench line {line:?}: {e}"))?);
+        }
+    }
+    if !done {
+        return Err("no `bench: done` line: the benchmark run did not finish".into());
+    }
+    Ok(lines)
+}
+
+fn parse_line(line: &str) -> Result<BenchLine, String> {
+    let mut words = Vec::new();
+    for word in line.split_whitespace() {
+        let (k, v) = word.split_once('=').ok_or_else(|| format!("{word:?} is not key=value"))?;
+        words.push((k.to_string(), v.to_string()));
+    }
+    let mut take = |key: &str| -> Option<String> {
+        let i = words.iter().position(|(k, _)| k == key)?;
+        Some(words.remove(i).1)
+    };
+    let name = take("name").ok_or("no name")?;
+    let unit = take("unit").ok_or("no unit")?;
+    let result = match take("status") {
+        Some(status) if status == "not-yet-measured" => None,
+        Some(status) => return Err(format!("unknown status {status:?}")),
+        None => {
+            let value = take("value").ok_or("no value")?;
+            if !is_decimal(&value) {
+                return Err(format!("value {value:?} is not a decimal number"));
+            }
+            let iterations = take("iterations").ok_or("no iterations")?;
+            let iterations = iterations.parse().map_err(|_| format!("iterations {iterations:?} is not a number"))?;
+            Some(Measured { value, iterations })
+        }
+    };
+    Ok(BenchLine { name, unit, result, extra: words })
+}
+
+/// Digits, optionally followed by a point and one digit.
+fn is_decimal(s: &str) -> bool {
+    let (int, frac) = s.split_once('.').unwrap_or((s, "0"));
+    !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.len() == 1 && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_measured_and_pending_lines() {
+        let serial = "gmpos: 1 cpus online\n\
+            bench: N=1000; timing\n\
+            bench: name=yield unit=instructions/yield value=255.1 iterations=2000 ticks=510200\n\
+            bench: name=timer unit=instructions/timer status=not-yet-measured\n\
+            bench: done\n";
+        let lines = parse(serial).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].name, "yield");
+        assert_eq!(lines[0].unit, "instructions/yield");
+        assert_eq!(lines[0].result, Some(Measured { value: "255.1".into(), iterations: 2000 }));
+        assert_eq!(lines[0].extra, vec![("ticks".to_string(), "510200".to_string())]);
+        assert_eq!(lines[1].result, None);
+    }
+
+    #[test]
+    fn rejects_malformed_or_unfinished_output() {
+        assert!(parse("bench: name=a unit=u value=1.0 iterations=1\n").is_err(), "no done line");
+        assert!(parse("bench: name=a unit=u value=x iterations=1\nbench: done\n").is_err());
+        assert!(parse("bench: name=a unit=u value=1.25 iterations=1\nbench: done\n").is_err());
+        assert!(parse("bench: name=a value=1.0 iterations=1\nbench: done\n").is_err());
+        assert!(parse("bench: name=a unit=u value=1.0\nbench: done\n").is_err());
+        assert!(parse("bench: name=a unit=u status=later\nbench: done\n").is_err());
+        assert!(parse("bench: name=a unit=u value=12 iterations=3 junk\nbench: done\n").is_err());
+        assert!(parse("bench: name=a unit=u value=12 iterations=3\nbench: done\n").is_ok());
+    }
+}
