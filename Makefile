@@ -42,7 +42,7 @@ GMPOS_RUN = exe=$$($(CARGO) build -p boot --bin gmpos-run --message-format=json-
 	  | sed -n 's/.*"executable":"\([^"]*gmpos-run\)".*/\1/p') && [ -n "$$exe" ] && "$$exe"
 
 .DEFAULT_GOAL := help
-.PHONY: help run test loom gdb image deps toolchain qemu clean
+.PHONY: help run test loom gdb image deps toolchain qemu clean bench bench-scale bench-peers
 
 help:
 	@echo 'gmpos: Go'"'"'s GMP scheduler as an x86_64 kernel, run in QEMU.'
@@ -51,6 +51,10 @@ help:
 	@echo '  make run     boot the kernel, serial console on this terminal (Ctrl-A X quits)'
 	@echo '  make test    build everything and run all tests (host unit tests and QEMU boots)'
 	@echo '  make loom    model-check the run queue with loom'
+	@echo '  make bench   instructions per scheduler operation (1 vCPU, QEMU icount, 2 boots compared)'
+	@echo '               -> console table and target/bench/results.json'
+	@echo '  make bench-scale  wall-clock speedup of fib and spawn at SMP=GOMAXPROCS=1,2,4'
+	@echo '  make bench-peers  the same operations in Go and Tokio under callgrind, beside gmpos'
 	@echo '  make gdb     boot paused, waiting for gdb on localhost:1234'
 	@echo '  make image   build the BIOS disk image and print its path'
 	@echo '  make deps    install the pinned Rust toolchain and QEMU if missing'
@@ -80,6 +84,9 @@ gdb: deps
 
 test: deps
 	$(CARGO) test
+
+bench: deps
+	@$(CARGO) build -p boot --bin gmpos-bench && $(CARGO) run --quiet -p boot --bin gmpos-bench -- $(if $(N),--n $(N))
 
 loom: toolchain
 	$(CARGO) test --release --features loom --test runq_loom

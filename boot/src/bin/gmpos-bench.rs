@@ -12,7 +12,7 @@ use boot::{Outcome, Qemu};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const USAGE: &str = "\
 usage: gmpos-bench [--n N] [--runs R] [--timeout SECS] [--out PATH]
@@ -31,6 +31,10 @@ and writes PATH (default target/bench/results.json).
 const ICOUNT_METHOD: &str = "QEMU -icount shift=0,sleep=off on 1 vCPU (single-threaded TCG): every guest \
     instruction advances the virtual clock and the TSC by exactly 1, so rdtsc ticks / iterations = guest \
     instructions per operation, counting everything that ran, interrupt handlers included; after a warm-up";
+const TICK_METHOD: &str = "QEMU -icount shift=0,sleep=off on 1 vCPU: a goroutine alone on the P reads rdtsc \
+    in a tight loop; each timer tick shows as a gap between two reads, minus the loop's own shortest gap. \
+    A tick after which the P's preemption count moved is a preempting one: its gap runs from the interrupt \
+    through gopreempt_m and schedule back into the same goroutine";
 const MEMORY_METHOD: &str = "growth of kernel heap bytes in use plus 4096 x frames handed out while N new \
     goroutines are parked on a WaitGroup, divided by N";
 const MAX_G_METHOD: &str = "computed, not measured: goroutines alive while N are parked, plus the free frames \
@@ -135,6 +139,7 @@ fn target(name: &str) -> Option<u32> {
 fn method(line: &BenchLine) -> &'static str {
     match (&line.result, line.unit.as_str()) {
         (None, _) => PENDING_METHOD,
+        _ if line.name == "tick" || line.name == "preempt_tick" => TICK_METHOD,
         (_, u) if u.starts_with("instructions/") => ICOUNT_METHOD,
         (_, "bytes/goroutine") => MEMORY_METHOD,
         _ => MAX_G_METHOD,
@@ -159,47 +164,31 @@ fn table(lines: &[BenchLine]) -> String {
     t
 }
 
-/// The results as JSON, one benchmark per line.
+/// The results as JSON. Nothing in it varies between identical boots (no
+/// date), so two result files compare with `diff`.
 fn json(q: &Qemu, runs: u32, lines: &[BenchLine]) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let mut j = String::from("{\n");
-    let _ = writeln!(j, "  \"generated_unix\": {now},");
-    let _ = writeln!(j, "  \"kernel_cmdline\": {},", quote(&q.kernel_cmdline()));
-    let _ = writeln!(j, "  \"qemu\": {},", quote(&q.command_line(boot::Console::Captured)));
-    let _ = writeln!(j, "  \"identical_boots\": {runs},");
-    j.push_str("  \"benchmarks\": [\n");
-    for (i, l) in lines.iter().enumerate() {
-        let (value, iterations) = match &l.result {
-            Some(m) => (m.value.clone(), m.iterations.to_string()),
-            None => ("null".into(), "null".into()),
-        };
-        let target = target(&l.name).map_or("null".into(), |t| t.to_string());
-        let comma = if i + 1 < lines.len() { "," } else { "" };
-        let _ = writeln!(
-            j,
-            "    {{\"name\": {}, \"unit\": {}, \"value\": {value}, \"iterations\": {iterations}, \"target\": {target}, \"method\": {}}}{comma}",
-            quote(&l.name),
-            quote(&l.unit),
-            quote(method(l)),
-        );
-    }
-    j.push_str("  ]\n}\n");
-    j
-}
-
-/// A JSON string literal.
-fn quote(s: &str) -> String {
-    let mut q = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => q.push_str("\\\""),
-            '\\' => q.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(q, "\\u{:04x}", c as u32);
-            }
-            c => q.push(c),
-        }
-    }
-    q.push('"');
-    q
+    let benchmarks: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| {
+            let (value, iterations) = match &l.result {
+                Some(m) => (serde_json::from_str(&m.value).expect("a checked decimal"), serde_json::json!(m.iterations)),
+                None => (serde_json::Value::Null, serde_json::Value::Null),
+            };
+            serde_json::json!({
+                "name": l.name,
+                "unit": l.unit,
+                "value": value,
+                "iterations": iterations,
+                "target": target(&l.name),
+                "method": method(l),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "kernel_cmdline": q.kernel_cmdline(),
+        "qemu": q.command_line(boot::Console::Captured),
+        "identical_boots": runs,
+        "benchmarks": benchmarks,
+    });
+    serde_json::to_string_pretty(&doc).expect("JSON of plain values") + "\n"
 }

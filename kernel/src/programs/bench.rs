@@ -32,7 +32,9 @@ use crate::arch::interrupts;
 use crate::arch::switch::{Context, switch};
 use crate::arch::time::rdtsc;
 use crate::mm;
+use crate::arch::time::nanotime;
 use crate::runtime::g::{G, Status, WaitReason};
+use crate::runtime::time::start_timer;
 use crate::runtime::{self, WaitGroup};
 
 /// What a benchmark measured: `ticks` (instructions, under icount) over `ops`
@@ -59,8 +61,9 @@ const BENCHMARKS: &[Bench] = &[
     Bench { name: "spawn_many", unit: "instructions/goroutine", run: Some(spawn_many) },
     Bench { name: "chan_pingpong", unit: "instructions/round-trip", run: None },
     Bench { name: "chan_buffered", unit: "instructions/message", run: None },
-    Bench { name: "timer", unit: "instructions/timer", run: None },
-    Bench { name: "preempt_tick", unit: "instructions/preemption", run: None },
+    Bench { name: "timer", unit: "instructions/timer", run: Some(timer) },
+    Bench { name: "tick", unit: "instructions/tick", run: Some(tick) },
+    Bench { name: "preempt_tick", unit: "instructions/preemption", run: Some(preempt_tick) },
 ];
 
 /// Goroutines spawned per round of `spawn_many`.
@@ -306,6 +309,93 @@ fn spawn_many(n: u64) -> Measured {
         round();
     }
     Measured { ticks: rdtsc() - t0, ops: rounds * SPAWN_BATCH }
+}
+
+/// The timer's function in [`timer`]: readies the goroutine that armed it.
+fn ready_timer(gp: usize) {
+    runtime::goready(NonNull::new(gp as *mut G).expect("timer: no goroutine"));
+}
+
+/// `timer`: the goroutine arms a timer due now (Go's `time.AfterFunc(0, f)`)
+/// whose function readies it, and parks; the scheduler's `checkTimers`
+/// fires it and the goroutine runs again. Per arm + park + fire + ready +
+/// switch back. As in `time.Sleep`, the timer is armed in gopark's unlock
+/// step, once the goroutine is off its stack.
+fn timer(n: u64) -> Measured {
+    let ticks = timed(n, |k| {
+        for _ in 0..k {
+            let gp = runtime::getg().as_ptr() as usize;
+            runtime::gopark(
+                move || {
+                    start_timer(nanotime(), ready_timer, gp);
+                },
+                WaitReason::Sleep,
+            );
+        }
+    });
+    Measured { ticks, ops: n }
+}
+
+/// What [`tick_gaps`] saw: the summed cost of ticks that did not preempt
+/// and of ticks that did, and how many of each.
+struct TickGaps {
+    quiet: Measured,
+    preempting: Measured,
+}
+
+/// A gap between two `rdtsc` reads longer than this is an interrupt: the
+/// loop of [`tick_gaps`] reads the clock every few instructions.
+const GAP: u64 = 64;
+
+/// The cost of timer ticks, seen from a goroutine that spins alone on the P
+/// reading the clock: every tick shows up as a gap between two reads, of
+/// the tick's instructions plus one loop iteration (the shortest gap seen,
+/// subtracted). A tick whose P's `preempts` counter moved preempted the
+/// goroutine: its gap also holds `gopreempt_m`, a pass through `schedule`
+/// that finds the same goroutine on the global queue, and the switch back
+/// (Go preempts a G that ran 10 ms even when nothing else waits, and so
+/// does gmpos). Runs until `preemptions` preempting ticks have been seen.
+fn tick_gaps(preemptions: u64) -> TickGaps {
+    let preempts = || runtime::p_stats().map(|s| s.preempts).sum::<u64>();
+    let (mut quiet, mut preempting) = (Measured { ticks: 0, ops: 0 }, Measured { ticks: 0, ops: 0 });
+    let mut floor = u64::MAX;
+    let mut seen = preempts();
+    let mut prev = rdtsc();
+    while preempting.ops < preemptions {
+        let t = rdtsc();
+        let gap = t - prev;
+        prev = t;
+        if gap <= GAP {
+            floor = floor.min(gap);
+            continue;
+        }
+        let now = preempts();
+        let into = if now != seen { &mut preempting } else { &mut quiet };
+        seen = now;
+        // The first gap may be shortened by the warm-up; `floor` is final
+        // by the time it matters, as every gap follows many short ones.
+        into.ticks += gap - floor.min(gap);
+        into.ops += 1;
+    }
+    TickGaps { quiet, preempting }
+}
+
+/// `tick`: a timer tick that does not preempt (it runs this P's due
+/// timers, core 0's sysmon step, and checks the time slice). Per tick.
+fn tick(n: u64) -> Measured {
+    tick_gaps(preemptions(n)).quiet
+}
+
+/// `preempt_tick`: a timer tick that preempts the running goroutine, up to
+/// the goroutine running again. Per preemption.
+fn preempt_tick(n: u64) -> Measured {
+    tick_gaps(preemptions(n)).preempting
+}
+
+/// Preemptions [`tick_gaps`] waits for in a benchmark of `n`: one per 10 ms
+/// of virtual time (10 M instructions), so keep it small.
+fn preemptions(n: u64) -> u64 {
+    (n / 5000).max(1)
 }
 
 /// Memory per parked goroutine: N new goroutines park on one WaitGroup; the
