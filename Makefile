@@ -88,6 +88,12 @@ test: deps
 bench: deps
 	@$(CARGO) build -p boot --bin gmpos-bench && $(CARGO) run --quiet -p boot --bin gmpos-bench -- $(if $(N),--n $(N))
 
+# Go and Tokio under callgrind beside gmpos (bench/peers/run.sh says how);
+# gmpos's figures come from make bench, run first if there are none.
+bench-peers: deps
+	@[ -f target/bench/results.json ] || { $(CARGO) build -p boot --bin gmpos-bench && $(CARGO) run --quiet -p boot --bin gmpos-bench; }
+	@bench/peers/run.sh
+
 loom: toolchain
 	$(CARGO) test --release --features loom --test runq_loom
 

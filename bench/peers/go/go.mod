@@ -1,0 +1,3 @@
+module gmpos/bench/peers
+
+go 1.19
