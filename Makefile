@@ -88,6 +88,9 @@ test: deps
 bench: deps
 	@$(CARGO) build -p boot --bin gmpos-bench && $(CARGO) run --quiet -p boot --bin gmpos-bench -- $(if $(N),--n $(N))
 
+bench-scale: deps
+	@$(CARGO) build -p boot --bin gmpos-scale && $(CARGO) run --quiet -p boot --bin gmpos-scale
+
 # Go and Tokio under callgrind beside gmpos (bench/peers/run.sh says how);
 # gmpos's figures come from make bench, run first if there are none.
 bench-peers: deps
