@@ -108,14 +108,25 @@ pub(super) fn mwake(mp: &M, pp: &'static P, spinning: bool) {
     smp::wake(mp.id);
 }
 
-/// Go's `wakep`: there is new work; wake a core to run it if there is an
-/// idle P and no M is already spinning (a spinner will find the work).
+/// Go's `wakep` (as of Go 1.19): there is new work; wake a core to run it
+/// if there is an idle P and no M is already spinning (a spinner will find
+/// the work).
 pub fn wakep() {
     let s = sched();
     // The producer's side of the spinning protocol (see above): the work
     // was published with a Release store; this full fence orders it before
-    // the load of `nmspinning` (StoreLoad, which Release alone does not).
+    // the loads of `npidle` and `nmspinning` (StoreLoad, which Release
+    // alone does not).
     fence(Ordering::SeqCst);
+    // No idle P: every P has an M running it, and the work is on the
+    // caller's own P (or the global queue, which every M checks), so it
+    // will run. As in Go 1.19, a stale zero costs parallelism at most
+    // (the M that just went idle re-checks the queues if it was spinning),
+    // never a lost G. This is what keeps `wakep` off the sched lock when
+    // all Ps are busy — always with GOMAXPROCS=1.
+    if s.npidle.load(Ordering::Relaxed) == 0 {
+        return;
+    }
     if s.nmspinning.load(Ordering::SeqCst) != 0
         || s.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_err()
     {
