@@ -108,6 +108,11 @@ impl Timers {
 /// holds a P (its own `pp`, or another P's when stealing); readied Gs go to
 /// the caller's P. Returns how many timers fired.
 pub(super) fn check_timers(pp: &P) -> usize {
+    // As in Go, a P with no timers returns before reading the clock: this
+    // runs on every pass through `findRunnable`.
+    if pp.timers.timer0_when.load(Ordering::Acquire) == 0 {
+        return 0;
+    }
     let now = nanotime();
     if !pp.timers.due(now) {
         return 0;
