@@ -76,7 +76,10 @@ static READY: AtomicBool = AtomicBool::new(false);
 
 /// This core's M.
 fn getm() -> &'static M {
-    &sched().allm[cpu::id()]
+    // `cpu::current()` (one load through GS) rather than `cpu::id()`, which
+    // first reads the GS base MSR to cope with cores not yet set up: the
+    // scheduler runs only on cores that are.
+    &sched().allm[cpu::current().id]
 }
 
 /// The running goroutine (Go's `getg()`, outside g0).
