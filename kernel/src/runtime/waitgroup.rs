@@ -43,9 +43,10 @@ impl WaitGroup {
         if after == 0 {
             // Taking the lock orders us after any waiter that saw a
             // non-zero count and is parking (it holds the lock until
-            // it is off its stack).
-            let waiters = core::mem::take(&mut *self.waiters.lock());
-            for gp in waiters {
+            // it is off its stack). Draining keeps the list's memory, so
+            // a WaitGroup used over and over allocates nothing.
+            let mut waiters = self.waiters.lock();
+            for gp in waiters.drain(..) {
                 goready(gp);
             }
         }
