@@ -75,11 +75,29 @@ use sched::{sched, try_sched};
 static READY: AtomicBool = AtomicBool::new(false);
 
 /// This core's M.
+///
+/// Go reaches its M from `g`, kept in thread-local storage; here each core
+/// keeps a pointer to its M in its per-CPU data (one load through GS),
+/// filled in by the first call on that core.
+#[inline]
 fn getm() -> &'static M {
-    // `cpu::current()` (one load through GS) rather than `cpu::id()`, which
-    // first reads the GS base MSR to cope with cores not yet set up: the
-    // scheduler runs only on cores that are.
-    &sched().allm[cpu::current().id]
+    let m = cpu::runtime_word() as *const M;
+    if m.is_null() {
+        return getm_first();
+    }
+    // SAFETY: only `getm_first` sets the word, to this core's M in `allm`,
+    // which is never freed.
+    unsafe { &*m }
+}
+
+#[cold]
+fn getm_first() -> &'static M {
+    // `cpu::current()` rather than `cpu::id()`, which reads the GS base
+    // MSR to cope with cores not yet set up: the scheduler runs only on
+    // cores that are.
+    let m = &sched().allm[cpu::current().id];
+    cpu::set_runtime_word(core::ptr::from_ref(m).cast_mut().cast());
+    m
 }
 
 /// The running goroutine (Go's `getg()`, outside g0).

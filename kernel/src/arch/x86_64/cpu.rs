@@ -29,6 +29,9 @@ pub struct Cpu {
     pub ticks: AtomicU64,
     /// Functions other cores asked this core to run (drained by the IPI handler).
     pub calls: ArrayQueue<Call>,
+    /// One word the scheduler keeps per core (its M), reached in one
+    /// instruction: see [`runtime_word`]. Written only by this core.
+    runtime_word: AtomicPtr<()>,
 }
 
 // SAFETY: `self_ptr` only ever points to the struct itself; every other
@@ -47,6 +50,7 @@ pub fn init(id: usize, apic_id: u32) -> &'static Cpu {
         apic_id,
         ticks: AtomicU64::new(0),
         calls: ArrayQueue::new(16),
+        runtime_word: AtomicPtr::new(core::ptr::null_mut()),
     }));
     cpu.self_ptr = cpu;
     GsBase::write(VirtAddr::from_ptr(cpu));
@@ -74,6 +78,31 @@ pub fn current() -> &'static Cpu {
     unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) ptr, options(nostack, readonly, preserves_flags)) };
     // SAFETY: the `Cpu` is leaked, so it lives forever.
     unsafe { &*ptr }
+}
+
+/// This core's runtime word (null until [`set_runtime_word`]): one load
+/// through GS, as Go reaches `g` (and from it `m`) through thread-local
+/// storage. Only after this core's `init`.
+#[inline]
+pub fn runtime_word() -> *mut () {
+    let word: *mut ();
+    // SAFETY: GS base points to this core's `Cpu` (`init` ran), which is
+    // `repr(C)`; the field is only written by this core, so a plain load
+    // sees the latest value.
+    unsafe {
+        core::arch::asm!(
+            "mov {}, gs:[{off}]",
+            out(reg) word,
+            off = const core::mem::offset_of!(Cpu, runtime_word),
+            options(nostack, readonly, preserves_flags),
+        )
+    };
+    word
+}
+
+/// Sets this core's runtime word.
+pub fn set_runtime_word(word: *mut ()) {
+    current().runtime_word.store(word, Ordering::Relaxed);
 }
 
 /// The current core's index; 0 before the bootstrap core's `init`.
