@@ -86,8 +86,9 @@ impl Context {
             start_trampoline as *const () as u64, // `switch`'s `ret` goes here, leaving rsp = top
         ];
         let rsp = top - (frame.len() * 8) as u64;
-        // SAFETY: the caller guarantees the stack has room for the frame.
-        unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr(), rsp as *mut u64, frame.len()) };
+        // SAFETY: the caller guarantees the stack has room for the frame,
+        // and `top` (so `rsp`) is 8-byte aligned.
+        unsafe { (rsp as *mut [u64; 7]).write(frame) };
         Context { rsp }
     }
 }
