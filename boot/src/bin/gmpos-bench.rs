@@ -161,6 +161,11 @@ fn table(lines: &[BenchLine]) -> String {
         };
         let _ = writeln!(t, "{:<15} {value:>9}  {:<24} {iterations:>10}  {verdict}", l.name, l.unit);
     }
+    // The memory figures' workings (instruction counts have only `ticks`).
+    for l in lines.iter().filter(|l| !l.unit.starts_with("instructions/") && !l.extra.is_empty()) {
+        let words: Vec<String> = l.extra.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(t, "  {}: {}", l.name, words.join(" "));
+    }
     t
 }
 
@@ -181,6 +186,7 @@ fn json(q: &Qemu, runs: u32, lines: &[BenchLine]) -> String {
                 "iterations": iterations,
                 "target": target(&l.name),
                 "method": method(l),
+                "details": l.extra.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
             })
         })
         .collect();

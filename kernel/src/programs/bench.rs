@@ -432,14 +432,15 @@ fn memory(n: u64) -> [String; 2] {
     let free_heap = (heap_size - heap_used) as u64;
     let free_frames = frames_total - frames_used;
     // Whichever runs out first: frames (stacks) or heap (G structs).
-    let more = (free_frames * n / frames.max(1)).min(free_heap * n / heap.max(1));
+    let (by_frames, by_heap) = (free_frames * n / frames.max(1), free_heap * n / heap.max(1));
+    let (more, limit) = if by_frames <= by_heap { (by_frames, "frames") } else { (by_heap, "heap") };
     [
         format!(
             "name=mem_parked unit=bytes/goroutine value={} iterations={n} heap_bytes={heap} frames={frames}",
             tenths(heap + frames * mm::PAGE_SIZE, n)
         ),
         format!(
-            "name=max_goroutines unit=goroutines value={} iterations={n} free_frames={free_frames} free_heap_bytes={free_heap}",
+            "name=max_goroutines unit=goroutines value={} iterations={n} limit={limit} free_frames={free_frames} free_heap_bytes={free_heap}",
             live + more
         ),
     ]
