@@ -6,7 +6,9 @@
 //! ran — and it repeats to the unit from one boot to the next.
 //!
 //! Each benchmark warms up (a tenth of its iterations: free lists filled,
-//! stacks allocated), then times `N` iterations (default 100000). Results
+//! stacks allocated), then times `N` iterations (default 100000); `tick`
+//! and `preempt_tick` instead time each tick that lands while a goroutine
+//! spins (see [`tick_gaps`]), and `mem_parked` parks `N` goroutines. Results
 //! are printed only once all have run, so that no console output falls
 //! inside a timed region. One line per result:
 //!
