@@ -6,8 +6,11 @@
 //! clock around the workload (boot excluded); under TCG without icount it
 //! follows the host's clock. Each configuration boots `--runs` times and
 //! the fastest run counts (the host is shared: slower runs are noise from
-//! other processes, never the scheduler being faster). A speedup cannot
-//! exceed the host's core count, which is printed beside it.
+//! other processes, never the scheduler being faster). For a fixed amount
+//! of work a speedup cannot exceed the host's core count, printed beside
+//! it; `spawn`'s work shrinks with more Ps (dead goroutines are recycled
+//! while the spawner runs, so fewer new stacks are mapped), and its
+//! speedup can exceed it.
 
 use boot::{Outcome, Qemu};
 use std::process::ExitCode;
@@ -77,7 +80,9 @@ fn main() -> ExitCode {
         println!("{row}");
     }
     println!("\nSMP = GOMAXPROCS; elapsed is the program's own timing (TSC), boot excluded.");
-    println!("The speedup cannot exceed the host's {cores} cores: each vCPU is one host thread.");
+    println!("Each vCPU is one host thread, so for a fixed amount of work the speedup cannot exceed the host's");
+    println!("{cores} cores. spawn's work is not fixed: with one P the spawner creates goroutines faster than they");
+    println!("run, so nearly every one needs a fresh stack; with more Ps others run and recycle them meanwhile.");
     ExitCode::SUCCESS
 }
 
