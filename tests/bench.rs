@@ -1,0 +1,53 @@
+//! `PROG=bench` (what `make bench` runs), judged by outcomes, never by its
+//! figures: every benchmark runs and reports, two boots under icount report
+//! the very same figures (the method's promise), and a wrong setup is
+//! refused with a clear message.
+
+mod common;
+use boot::Qemu;
+use boot::bench::parse;
+use common::*;
+
+/// Benchmarks that must be measured (the rest may be listed as not yet).
+const MEASURED: &[&str] = &[
+    "loop",
+    "ctx_switch",
+    "yield",
+    "park_ready",
+    "spawn",
+    "spawn_many",
+    "timer",
+    "tick",
+    "preempt_tick",
+    "mem_parked",
+    "max_goroutines",
+];
+
+fn bench_boot() -> boot::Captured {
+    let mut q = Qemu::new(1).args(["PROG=bench", "N=2000"]);
+    q.icount = true;
+    q.timeout = Some(TIMEOUT);
+    boot_with(&q)
+}
+
+#[test]
+fn every_benchmark_reports_and_two_boots_agree_exactly() {
+    let first = bench_boot();
+    assert_success(&first);
+    let lines = parse(&first.serial).unwrap_or_else(|e| panic!("{e}"));
+    for name in MEASURED {
+        let line = lines.iter().find(|l| l.name == *name).unwrap_or_else(|| panic!("no result for {name}"));
+        let m = line.result.as_ref().unwrap_or_else(|| panic!("{name} was not measured"));
+        assert!(m.iterations > 0, "{name}: no iterations");
+    }
+    let second = bench_boot();
+    assert_success(&second);
+    assert_eq!(parse(&second.serial).unwrap(), lines, "two boots under icount gave different figures");
+}
+
+#[test]
+fn bench_refuses_more_than_one_p() {
+    let c = boot(2, &["PROG=bench", "N=2000"]);
+    assert_failure(&c);
+    expect_line(&c, "bench: FAILED: needs exactly one P");
+}
