@@ -42,7 +42,7 @@ GMPOS_RUN = exe=$$($(CARGO) build -p boot --bin gmpos-run --message-format=json-
 	  | sed -n 's/.*"executable":"\([^"]*gmpos-run\)".*/\1/p') && [ -n "$$exe" ] && "$$exe"
 
 .DEFAULT_GOAL := help
-.PHONY: help run test loom gdb image deps toolchain qemu clean bench bench-scale bench-peers
+.PHONY: help run test loom gdb image deps toolchain qemu clean bench bench-scale bench-peers bench-profile
 
 help:
 	@echo 'gmpos: Go'"'"'s GMP scheduler as an x86_64 kernel, run in QEMU.'
@@ -55,6 +55,7 @@ help:
 	@echo '               -> console table and target/bench/results.json'
 	@echo '  make bench-scale  wall-clock speedup of fib and spawn at SMP=GOMAXPROCS=1,2,4'
 	@echo '  make bench-peers  the same operations in Go and Tokio under callgrind, beside gmpos'
+	@echo '  make bench-profile FUNC=... STEPS=...  instructions per function, single-stepped under gdb'
 	@echo '  make gdb     boot paused, waiting for gdb on localhost:1234'
 	@echo '  make image   build the BIOS disk image and print its path'
 	@echo '  make deps    install the pinned Rust toolchain and QEMU if missing'
@@ -90,6 +91,11 @@ bench: deps
 
 bench-scale: deps
 	@$(CARGO) build -p boot --bin gmpos-scale && $(CARGO) run --quiet -p boot --bin gmpos-scale
+
+# FUNC, SKIP, STEPS: see bench/profile/run.sh.
+bench-profile: deps
+	@$(CARGO) build -p boot --bin gmpos-run
+	@FUNC='$(FUNC)' SKIP='$(SKIP)' STEPS='$(STEPS)' N='$(N)' bench/profile/run.sh
 
 # Go and Tokio under callgrind beside gmpos (bench/peers/run.sh says how);
 # gmpos's figures come from make bench, run first if there are none.
