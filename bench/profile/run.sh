@@ -29,7 +29,7 @@ command -v gdb >/dev/null 2>&1 || {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gdb >/dev/null
 }
 run=$root/target/debug/gmpos-run
-kernel=$("$run" --print-kernel)
+symbols=$("$run" --print-symbols)
 mkdir -p "$(dirname "$OUT")"
 
 # QEMU waits for gdb (--gdb); its console goes to a file.
@@ -37,7 +37,7 @@ mkdir -p "$(dirname "$OUT")"
 qemu=$!
 trap 'kill $qemu 2>/dev/null || true' EXIT
 sleep 1
-FUNC=$FUNC SKIP=$SKIP STEPS=$STEPS KERNEL=$kernel PORT=$PORT OUT=$OUT \
+FUNC=$FUNC SKIP=$SKIP STEPS=$STEPS SYMBOLS=$symbols PORT=$PORT OUT=$OUT \
     gdb -batch -nx -x "$root/bench/profile/trace.py" >"$OUT.gdb" 2>&1 || {
     echo "bench-profile: gdb failed (see $OUT.gdb)" >&2
     tail -5 "$OUT.gdb" >&2

@@ -13,9 +13,8 @@ steps = int(os.environ["STEPS"])
 
 gdb.execute("set pagination off")
 gdb.execute("set confirm off")
-# The kernel is a position-independent executable that bootloader 0.11
-# maps at this address (see docs/benchmarks.md).
-gdb.execute("symbol-file -o 0x10000000000 " + os.environ["KERNEL"])
+# `symbol-file -o OFFSET KERNEL`: the kernel's symbols at their load address.
+gdb.execute(os.environ["SYMBOLS"])
 gdb.execute("target remote :" + os.environ["PORT"])
 bp = gdb.Breakpoint(func)
 bp.ignore_count = skip

@@ -106,8 +106,12 @@ pub const KERNEL_LOAD_OFFSET: u64 = 0x100_0000_0000;
 /// while QEMU waits at the reset vector must be `hbreak` (the kernel's
 /// pages are not mapped yet); once the kernel runs, `break` works too.
 pub fn gdb_command() -> String {
-    let symbols = format!("symbol-file -o {KERNEL_LOAD_OFFSET:#x} {}", kernel_elf().display());
-    format!("gdb -ex {} -ex 'target remote :{GDB_PORT}'", shell_quote(&symbols))
+    format!("gdb -ex {} -ex 'target remote :{GDB_PORT}'", shell_quote(&gdb_symbols()))
+}
+
+/// The gdb command that loads the kernel's symbols at their load address.
+pub fn gdb_symbols() -> String {
+    format!("symbol-file -o {KERNEL_LOAD_OFFSET:#x} {}", kernel_elf().display())
 }
 
 /// How QEMU executes the guest.

@@ -28,7 +28,7 @@ Options:
                     (PROG=echo); 0 = no forwarding (the default)
   --print-cmd       print the QEMU command line and exit
   --print-image     print the path of the BIOS disk image and exit
-  --print-kernel    print the path of the kernel ELF (symbols for gdb) and exit
+  --print-symbols   print the gdb command that loads the kernel's symbols and exit
   -h, --help        print this help and exit
 
 Kernel arguments are KEY=VALUE words, passed to the kernel as they are:
@@ -45,7 +45,7 @@ enum Action {
     Run,
     PrintCmd,
     PrintImage,
-    PrintKernel,
+    PrintSymbols,
     Help,
 }
 
@@ -55,8 +55,8 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Ok((Action::PrintKernel, _)) => {
-            println!("{}", boot::kernel_elf().display());
+        Ok((Action::PrintSymbols, _)) => {
+            println!("{}", boot::gdb_symbols());
             ExitCode::SUCCESS
         }
         Ok((Action::PrintImage, _)) => {
@@ -153,7 +153,7 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<(Action, Qemu), String> {
                     q.forwards.push(Forward::udp(port, boot::ECHO_GUEST_PORT));
                 }
             },
-            "--icount" | "--gdb" | "--print-cmd" | "--print-image" | "--print-kernel" | "--help" | "-h" | "--"
+            "--icount" | "--gdb" | "--print-cmd" | "--print-image" | "--print-symbols" | "--help" | "-h" | "--"
                 if inline.is_some() =>
             {
                 return Err(format!("{flag} takes no value"));
@@ -162,7 +162,7 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<(Action, Qemu), String> {
             "--gdb" => q.gdb = true,
             "--print-cmd" => action = Action::PrintCmd,
             "--print-image" => action = Action::PrintImage,
-            "--print-kernel" => action = Action::PrintKernel,
+            "--print-symbols" => action = Action::PrintSymbols,
             "--help" | "-h" => return Ok((Action::Help, q)),
             "--" => only_words = true,
             _ => return Err(format!("unknown option {arg:?}")),
