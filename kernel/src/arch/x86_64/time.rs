@@ -14,7 +14,12 @@ pub const TICK_HZ: u64 = 1000;
 const PIT_HZ: u64 = 1_193_182;
 const CALIBRATION_MS: u64 = 10;
 
-static TSC_HZ: AtomicU64 = AtomicU64::new(0);
+/// Nanoseconds per TSC tick as a fixed-point number with `TSC_NS_SHIFT`
+/// fraction bits, so that `nanotime` multiplies and shifts instead of
+/// dividing (Linux's clocksource `mult` and `shift`). With 32 bits the
+/// rounding error is below one nanosecond per four seconds.
+static TSC_NS_MULT: AtomicU64 = AtomicU64::new(0);
+const TSC_NS_SHIFT: u32 = 32;
 static TSC_BASE: AtomicU64 = AtomicU64::new(0);
 static LAPIC_TICKS_PER_PERIOD: AtomicU32 = AtomicU32::new(0);
 
@@ -26,9 +31,8 @@ pub fn rdtsc() -> u64 {
 
 /// Nanoseconds since calibration (Go's `nanotime`).
 pub fn nanotime() -> u64 {
-    let hz = TSC_HZ.load(Ordering::Relaxed).max(1);
     let delta = rdtsc().saturating_sub(TSC_BASE.load(Ordering::Relaxed));
-    (delta as u128 * 1_000_000_000 / hz as u128) as u64
+    ((delta as u128 * TSC_NS_MULT.load(Ordering::Relaxed) as u128) >> TSC_NS_SHIFT) as u64
 }
 
 /// Busy-waits for `ns` nanoseconds (bring-up only: before the scheduler).
@@ -65,7 +69,9 @@ pub fn calibrate() {
         }
         let tsc1 = rdtsc();
         let lapic = u32::MAX - apic::timer_current();
-        TSC_HZ.store((tsc1 - tsc0) * 1000 / CALIBRATION_MS, Ordering::Relaxed);
+        let tsc_hz = ((tsc1 - tsc0) * 1000 / CALIBRATION_MS).max(1);
+        let mult = (1_000_000_000u128 << TSC_NS_SHIFT) / tsc_hz as u128;
+        TSC_NS_MULT.store(mult as u64, Ordering::Relaxed);
         TSC_BASE.store(tsc0, Ordering::Relaxed);
         let per_period = lapic as u64 * 1000 / CALIBRATION_MS / TICK_HZ;
         LAPIC_TICKS_PER_PERIOD.store(per_period.max(1) as u32, Ordering::Relaxed);
