@@ -112,6 +112,13 @@ pub(super) fn acquirem() -> AcquireM {
     AcquireM(m)
 }
 
+impl AcquireM {
+    /// The M this guard keeps the goroutine on.
+    pub(super) fn m(&self) -> &'static M {
+        self.0
+    }
+}
+
 impl Drop for AcquireM {
     /// Go's `releasem`: a preemption requested meanwhile happens now, if
     /// this is the outermost guard and no lock keeps interrupts off.

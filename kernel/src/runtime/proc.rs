@@ -17,7 +17,7 @@ use super::idle::wakep;
 use super::m::{acquirem, mcall};
 use super::p::P;
 use super::sched::sched;
-use super::{getg, getm};
+use super::getm;
 use crate::arch::interrupts;
 use crate::arch::switch::Context;
 
@@ -41,8 +41,8 @@ pub fn go<F: FnOnce() + Send + 'static>(f: F) -> u64 {
 }
 
 fn newproc<F: FnOnce() + Send + 'static>(f: F) -> u64 {
-    let _m = acquirem();
-    let pp = getm().p();
+    let mp = acquirem();
+    let pp = mp.m().p();
     let gp = gfget(pp).or_else(|| {
         let gp = G::malg()?;
         allgadd(gp);
@@ -178,8 +178,10 @@ pub fn gopark(unlock: impl FnOnce(), reason: WaitReason) {
     let call: *mut (dyn FnMut() + 'static) = unsafe { core::mem::transmute(call) };
     interrupts::disable();
     let m = getm();
-    // SAFETY: the running G is ours.
-    unsafe { getg().as_ref() }.set_waitreason(reason);
+    let gp = m.curg.load(Ordering::Relaxed);
+    assert!(!gp.is_null(), "gopark called on g0");
+    // SAFETY: the running G is ours; Gs are never freed.
+    unsafe { &*gp }.set_waitreason(reason);
     m.park_unlock.set(Some(call));
     mcall(park_m);
 }
@@ -202,11 +204,11 @@ fn park_m(gp: NonNull<G>) {
 /// so that it runs next and inherits the rest of the time slice: a
 /// receiver woken by a sender runs right after it, on the same core.
 pub fn goready(gp: NonNull<G>) {
-    let _m = acquirem();
+    let mp = acquirem();
     // SAFETY: Gs are never freed.
     unsafe { gp.as_ref() }.casgstatus(Status::Waiting, Status::Runnable);
     let s = sched();
-    getm().p().runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
+    mp.m().p().runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
     wakep();
 }
 
