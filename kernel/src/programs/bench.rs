@@ -13,8 +13,8 @@
 //! inside a timed region. One line per result:
 //!
 //! ```text
-//! bench: name=yield unit=instructions/yield value=231.4 iterations=200000 ticks=46280000
-//! bench: name=chan_pingpong unit=instructions/round-trip status=not-yet-measured
+//! bench: name=yield unit=instructions/yield value=214.7 iterations=200000 ticks=42944609
+//! bench: name=chan_buffered unit=instructions/message value=164.4 iterations=100000 ticks=16439236
 //! ```
 //!
 //! `value` is `ticks / iterations` with one decimal. Adding a benchmark is
@@ -37,7 +37,7 @@ use crate::mm;
 use crate::arch::time::nanotime;
 use crate::runtime::g::{G, Status, WaitReason};
 use crate::runtime::time::start_timer;
-use crate::runtime::{self, WaitGroup};
+use crate::runtime::{self, Chan, WaitGroup};
 
 /// What a benchmark measured: `ticks` (instructions, under icount) over `ops`
 /// operations.
@@ -61,8 +61,8 @@ const BENCHMARKS: &[Bench] = &[
     Bench { name: "park_ready", unit: "instructions/pair", run: Some(park_ready) },
     Bench { name: "spawn", unit: "instructions/spawn", run: Some(spawn) },
     Bench { name: "spawn_many", unit: "instructions/goroutine", run: Some(spawn_many) },
-    Bench { name: "chan_pingpong", unit: "instructions/round-trip", run: None },
-    Bench { name: "chan_buffered", unit: "instructions/message", run: None },
+    Bench { name: "chan_pingpong", unit: "instructions/round-trip", run: Some(chan_pingpong) },
+    Bench { name: "chan_buffered", unit: "instructions/message", run: Some(chan_buffered) },
     Bench { name: "timer", unit: "instructions/timer", run: Some(timer) },
     Bench { name: "tick", unit: "instructions/tick", run: Some(tick) },
     Bench { name: "preempt_tick", unit: "instructions/preemption", run: Some(preempt_tick) },
@@ -311,6 +311,54 @@ fn spawn_many(n: u64) -> Measured {
         round();
     }
     Measured { ticks: rdtsc() - t0, ops: rounds * SPAWN_BATCH }
+}
+
+/// `chan_pingpong`: a value goes to a partner goroutine over one
+/// unbuffered channel and comes back over another (Go's
+/// `ping <- v; <-pong`). Per round trip: two sends, two receives, two
+/// parks and two readies. Each run spawns the partner once.
+fn chan_pingpong(n: u64) -> Measured {
+    let ticks = timed(n, |k| {
+        let (ping, pong) = (Chan::<u64>::new(0), Chan::<u64>::new(0));
+        {
+            let (ping, pong) = (ping.clone(), pong.clone());
+            runtime::go(move || {
+                for v in ping.iter() {
+                    pong.send(v);
+                }
+            });
+        }
+        for i in 0..k {
+            ping.send(i);
+            pong.recv();
+        }
+        ping.close();
+    });
+    Measured { ticks, ops: n }
+}
+
+/// Slots of the channel in [`chan_buffered`].
+const BUFFERED_CAP: usize = 128;
+
+/// `chan_buffered`: a goroutine sends values through a channel with a
+/// 128-slot buffer to this one, which receives them. Per value: one send
+/// and one receive, plus the parks and readies when the buffer fills or
+/// empties, shared among the values. Each run spawns the sender once.
+fn chan_buffered(n: u64) -> Measured {
+    let ticks = timed(n, |k| {
+        let c = Chan::<u64>::new(BUFFERED_CAP);
+        {
+            let c = c.clone();
+            runtime::go(move || {
+                for i in 0..k {
+                    c.send(i);
+                }
+                c.close();
+            });
+        }
+        while c.recv().1 {}
+    });
+    Measured { ticks, ops: n }
 }
 
 /// The timer's function in [`timer`]: readies the goroutine that armed it.
