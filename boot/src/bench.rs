@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! bench: name=yield unit=instructions/yield value=255.1 iterations=200000 ticks=51011616
-//! bench: name=chan_pingpong unit=instructions/round-trip status=not-yet-measured
+//! bench: name=mem_parked unit=bytes/goroutine value=8338.6 iterations=100000 heap_bytes=8248656 frames=201565
 //! ```
 //!
 //! and `bench: done` after the last one (see `kernel/src/programs/bench.rs`).
@@ -14,8 +14,7 @@
 pub struct BenchLine {
     pub name: String,
     pub unit: String,
-    /// `None` when the kernel lists the benchmark as not yet measured.
-    pub result: Option<Measured>,
+    pub result: Measured,
     /// Any other `key=value` words, in order (`ticks`, breakdowns, ...).
     pub extra: Vec<(String, String)>,
 }
@@ -59,19 +58,13 @@ fn parse_line(line: &str) -> Result<BenchLine, String> {
     };
     let name = take("name").ok_or("no name")?;
     let unit = take("unit").ok_or("no unit")?;
-    let result = match take("status") {
-        Some(status) if status == "not-yet-measured" => None,
-        Some(status) => return Err(format!("unknown status {status:?}")),
-        None => {
-            let value = take("value").ok_or("no value")?;
-            if !is_decimal(&value) {
-                return Err(format!("value {value:?} is not a decimal number"));
-            }
-            let iterations = take("iterations").ok_or("no iterations")?;
-            let iterations = iterations.parse().map_err(|_| format!("iterations {iterations:?} is not a number"))?;
-            Some(Measured { value, iterations })
-        }
-    };
+    let value = take("value").ok_or("no value")?;
+    if !is_decimal(&value) {
+        return Err(format!("value {value:?} is not a decimal number"));
+    }
+    let iterations = take("iterations").ok_or("no iterations")?;
+    let iterations = iterations.parse().map_err(|_| format!("iterations {iterations:?} is not a number"))?;
+    let result = Measured { value, iterations };
     Ok(BenchLine { name, unit, result, extra: words })
 }
 
@@ -86,19 +79,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_measured_and_pending_lines() {
+    fn parses_result_lines() {
         let serial = "gmpos: 1 cpus online\n\
             bench: N=1000; timing\n\
             bench: name=yield unit=instructions/yield value=255.1 iterations=2000 ticks=510200\n\
-            bench: name=timer unit=instructions/timer status=not-yet-measured\n\
+            bench: name=mem_parked unit=bytes/goroutine value=8338.6 iterations=1000 frames=2016\n\
             bench: done\n";
         let lines = parse(serial).unwrap();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].name, "yield");
         assert_eq!(lines[0].unit, "instructions/yield");
-        assert_eq!(lines[0].result, Some(Measured { value: "255.1".into(), iterations: 2000 }));
+        assert_eq!(lines[0].result, Measured { value: "255.1".into(), iterations: 2000 });
         assert_eq!(lines[0].extra, vec![("ticks".to_string(), "510200".to_string())]);
-        assert_eq!(lines[1].result, None);
+        assert_eq!(lines[1].result, Measured { value: "8338.6".into(), iterations: 1000 });
+        assert_eq!(lines[1].extra, vec![("frames".to_string(), "2016".to_string())]);
     }
 
     #[test]
@@ -108,7 +102,7 @@ mod tests {
         assert!(parse("bench: name=a unit=u value=1.25 iterations=1\nbench: done\n").is_err());
         assert!(parse("bench: name=a value=1.0 iterations=1\nbench: done\n").is_err());
         assert!(parse("bench: name=a unit=u value=1.0\nbench: done\n").is_err());
-        assert!(parse("bench: name=a unit=u status=later\nbench: done\n").is_err());
+        assert!(parse("bench: name=a unit=u\nbench: done\n").is_err());
         assert!(parse("bench: name=a unit=u value=12 iterations=3 junk\nbench: done\n").is_err());
         assert!(parse("bench: name=a unit=u value=12 iterations=3\nbench: done\n").is_ok());
     }

@@ -39,7 +39,6 @@ const MEMORY_METHOD: &str = "growth of kernel heap bytes in use plus 4096 x fram
     goroutines are parked on a WaitGroup, divided by N";
 const MAX_G_METHOD: &str = "computed, not measured: goroutines alive while N are parked, plus the free frames \
     and the free heap each divided by its per-goroutine cost (whichever runs out first)";
-const PENDING_METHOD: &str = "not yet measured: the feature does not exist yet";
 
 /// The issue's targets (instructions per operation), by benchmark.
 const TARGETS: &[(&str, u32)] = &[("yield", 118), ("spawn", 585), ("spawn_many", 339), ("chan_pingpong", 527)];
@@ -137,11 +136,10 @@ fn target(name: &str) -> Option<u32> {
 }
 
 fn method(line: &BenchLine) -> &'static str {
-    match (&line.result, line.unit.as_str()) {
-        (None, _) => PENDING_METHOD,
+    match line.unit.as_str() {
         _ if line.name == "tick" || line.name == "preempt_tick" => TICK_METHOD,
-        (_, u) if u.starts_with("instructions/") => ICOUNT_METHOD,
-        (_, "bytes/goroutine") => MEMORY_METHOD,
+        u if u.starts_with("instructions/") => ICOUNT_METHOD,
+        "bytes/goroutine" => MEMORY_METHOD,
         _ => MAX_G_METHOD,
     }
 }
@@ -149,15 +147,11 @@ fn method(line: &BenchLine) -> &'static str {
 fn table(lines: &[BenchLine]) -> String {
     let mut t = format!("{:<15} {:>9}  {:<24} {:>10}  {}\n", "benchmark", "value", "unit", "iterations", "target");
     for l in lines {
-        let (value, iterations) = match &l.result {
-            Some(m) => (m.value.clone(), m.iterations.to_string()),
-            None => ("-".into(), "not yet".into()),
-        };
-        let verdict = match (target(&l.name), &l.result) {
-            (Some(t), Some(m)) if m.value.parse::<f64>().is_ok_and(|v| v <= t as f64) => format!("<= {t}  met"),
-            (Some(t), Some(_)) => format!("<= {t}  missed"),
-            (Some(t), None) => format!("<= {t}"),
-            (None, _) => String::new(),
+        let (value, iterations) = (&l.result.value, l.result.iterations);
+        let verdict = match target(&l.name) {
+            Some(t) if value.parse::<f64>().is_ok_and(|v| v <= t as f64) => format!("<= {t}  met"),
+            Some(t) => format!("<= {t}  missed"),
+            None => String::new(),
         };
         let _ = writeln!(t, "{:<15} {value:>9}  {:<24} {iterations:>10}  {verdict}", l.name, l.unit);
     }
@@ -175,15 +169,12 @@ fn json(q: &Qemu, runs: u32, lines: &[BenchLine]) -> String {
     let benchmarks: Vec<serde_json::Value> = lines
         .iter()
         .map(|l| {
-            let (value, iterations) = match &l.result {
-                Some(m) => (serde_json::from_str(&m.value).expect("a checked decimal"), serde_json::json!(m.iterations)),
-                None => (serde_json::Value::Null, serde_json::Value::Null),
-            };
+            let value: serde_json::Value = serde_json::from_str(&l.result.value).expect("a checked decimal");
             serde_json::json!({
                 "name": l.name,
                 "unit": l.unit,
                 "value": value,
-                "iterations": iterations,
+                "iterations": l.result.iterations,
                 "target": target(&l.name),
                 "method": method(l),
                 "details": l.extra.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),

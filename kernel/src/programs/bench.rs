@@ -49,23 +49,22 @@ struct Measured {
 struct Bench {
     name: &'static str,
     unit: &'static str,
-    /// `None`: the feature does not exist yet; listed as not yet measured.
-    run: Option<fn(u64) -> Measured>,
+    run: fn(u64) -> Measured,
 }
 
 /// Every benchmark, in the order they run and print.
 const BENCHMARKS: &[Bench] = &[
-    Bench { name: "loop", unit: "instructions/iteration", run: Some(loop_) },
-    Bench { name: "ctx_switch", unit: "instructions/switch", run: Some(ctx_switch) },
-    Bench { name: "yield", unit: "instructions/yield", run: Some(yield_) },
-    Bench { name: "park_ready", unit: "instructions/pair", run: Some(park_ready) },
-    Bench { name: "spawn", unit: "instructions/spawn", run: Some(spawn) },
-    Bench { name: "spawn_many", unit: "instructions/goroutine", run: Some(spawn_many) },
-    Bench { name: "chan_pingpong", unit: "instructions/round-trip", run: Some(chan_pingpong) },
-    Bench { name: "chan_buffered", unit: "instructions/message", run: Some(chan_buffered) },
-    Bench { name: "timer", unit: "instructions/timer", run: Some(timer) },
-    Bench { name: "tick", unit: "instructions/tick", run: Some(tick) },
-    Bench { name: "preempt_tick", unit: "instructions/preemption", run: Some(preempt_tick) },
+    Bench { name: "loop", unit: "instructions/iteration", run: loop_ },
+    Bench { name: "ctx_switch", unit: "instructions/switch", run: ctx_switch },
+    Bench { name: "yield", unit: "instructions/yield", run: yield_ },
+    Bench { name: "park_ready", unit: "instructions/pair", run: park_ready },
+    Bench { name: "spawn", unit: "instructions/spawn", run: spawn },
+    Bench { name: "spawn_many", unit: "instructions/goroutine", run: spawn_many },
+    Bench { name: "chan_pingpong", unit: "instructions/round-trip", run: chan_pingpong },
+    Bench { name: "chan_buffered", unit: "instructions/message", run: chan_buffered },
+    Bench { name: "timer", unit: "instructions/timer", run: timer },
+    Bench { name: "tick", unit: "instructions/tick", run: tick },
+    Bench { name: "preempt_tick", unit: "instructions/preemption", run: preempt_tick },
 ];
 
 /// Goroutines spawned per round of `spawn_many`.
@@ -85,13 +84,15 @@ pub fn main(args: &Args) -> Result<(), String> {
     let memory = memory(n);
     let mut lines = Vec::new();
     for b in BENCHMARKS {
-        lines.push(match b.run {
-            Some(run) => {
-                let m = run(n);
-                format!("name={} unit={} value={} iterations={} ticks={}", b.name, b.unit, tenths(m.ticks, m.ops), m.ops, m.ticks)
-            }
-            None => format!("name={} unit={} status=not-yet-measured", b.name, b.unit),
-        });
+        let m = (b.run)(n);
+        lines.push(format!(
+            "name={} unit={} value={} iterations={} ticks={}",
+            b.name,
+            b.unit,
+            tenths(m.ticks, m.ops),
+            m.ops,
+            m.ticks
+        ));
     }
     lines.extend(memory);
     for line in &lines {
