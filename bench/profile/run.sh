@@ -32,6 +32,7 @@ run=$root/target/debug/gmpos-run
 symbols=$("$run" --print-symbols)
 mkdir -p "$(dirname "$OUT")"
 
+rm -f "$OUT"
 # QEMU waits for gdb (--gdb); its console goes to a file.
 "$run" --smp 1 --icount --gdb --timeout 600 PROG=bench "N=$N" </dev/null >"$OUT.serial" 2>&1 &
 qemu=$!
@@ -44,4 +45,9 @@ FUNC=$FUNC SKIP=$SKIP STEPS=$STEPS SYMBOLS=$symbols PORT=$PORT OUT=$OUT \
     exit 1
 }
 wait $qemu 2>/dev/null || true
+if [[ ! -s $OUT ]]; then
+    echo "bench-profile: no profile: is FUNC=$FUNC a function gdb knows? (see $OUT.gdb)" >&2
+    grep -m1 -i "not defined\|error" "$OUT.gdb" >&2 || true
+    exit 1
+fi
 cat "$OUT"
