@@ -9,6 +9,7 @@
 //! another core to pick the G up the moment `f` publishes it.
 
 use alloc::boxed::Box;
+use core::panic::Location;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 
@@ -17,6 +18,7 @@ use super::idle::wakep;
 use super::m::{acquirem, mcall};
 use super::p::P;
 use super::sched::sched;
+use super::trace;
 use super::{getg, getm};
 use crate::arch::interrupts;
 use crate::arch::switch::Context;
@@ -31,18 +33,22 @@ const MAX_INLINE_CLOSURE: usize = 512;
 /// Like Go's `newproc1`, which copies the function's arguments onto the
 /// new goroutine's stack, the closure (function and captured values) is
 /// moved to the top of the new G's stack: spawning allocates no heap memory
-/// once dead Gs are being reused.
+/// once dead Gs are being reused. The caller's source location is kept in
+/// the G (Go's `gopc`) for the goroutine dump's "created by".
+#[track_caller]
 pub fn go<F: FnOnce() + Send + 'static>(f: F) -> u64 {
+    let gopc = Location::caller();
     if size_of::<F>() <= MAX_INLINE_CLOSURE {
-        newproc(f)
+        newproc(f, gopc)
     } else {
-        newproc(Box::new(f) as Box<dyn FnOnce() + Send>)
+        newproc(Box::new(f) as Box<dyn FnOnce() + Send>, gopc)
     }
 }
 
-fn newproc<F: FnOnce() + Send + 'static>(f: F) -> u64 {
+fn newproc<F: FnOnce() + Send + 'static>(f: F, gopc: &'static Location<'static>) -> u64 {
     let _m = acquirem();
-    let pp = getm().p();
+    let m = getm();
+    let pp = m.p();
     let gp = gfget(pp).or_else(|| {
         let gp = G::malg()?;
         allgadd(gp);
@@ -62,9 +68,15 @@ fn newproc<F: FnOnce() + Send + 'static>(f: F) -> u64 {
     }
     let goid = s.goidgen.fetch_add(1, Ordering::Relaxed) + 1;
     g.goid.store(goid, Ordering::Relaxed);
+    // The creator: the running G, or none when the runtime starts main.
+    // SAFETY: Gs are never freed.
+    let parent = NonNull::new(m.curg.load(Ordering::Relaxed)).map(|p| unsafe { p.as_ref() });
+    g.parent_goid.store(parent.map_or(0, |p| p.goid.load(Ordering::Relaxed)), Ordering::Relaxed);
+    g.gopc.store(ptr::from_ref(gopc).cast_mut(), Ordering::Relaxed);
     g.set_waitreason(WaitReason::Zero);
     g.set_status(Status::Runnable);
     s.ngoroutines.fetch_add(1, Ordering::Relaxed);
+    trace::go_create(pp, goid);
     pp.runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
     if s.main_started.load(Ordering::Relaxed) {
         wakep();
@@ -122,6 +134,7 @@ fn goexit0(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     let g = unsafe { gp.as_ref() };
     g.casgstatus(Status::Running, Status::Dead);
+    trace::go_end(getm().p(), g);
     sched().ngoroutines.fetch_sub(1, Ordering::Relaxed);
     gfput(getm().p(), gp);
 }
@@ -189,6 +202,7 @@ fn park_m(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     let g = unsafe { gp.as_ref() };
     g.casgstatus(Status::Running, Status::Waiting);
+    trace::go_block(getm().p(), g);
     if let Some(unlock) = getm().park_unlock.take() {
         // SAFETY: set by `gopark`, whose frame is alive on the parked stack.
         unsafe { (*unlock)() };
@@ -205,6 +219,8 @@ pub fn goready(gp: NonNull<G>) {
     let _m = acquirem();
     // SAFETY: Gs are never freed.
     unsafe { gp.as_ref() }.casgstatus(Status::Waiting, Status::Runnable);
+    // SAFETY: as above.
+    trace::go_unblock(getm().p(), unsafe { gp.as_ref() });
     let s = sched();
     getm().p().runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
     wakep();
@@ -236,6 +252,8 @@ pub fn gosched() {
 fn gosched_m(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     unsafe { gp.as_ref() }.casgstatus(Status::Running, Status::Runnable);
+    // SAFETY: as above.
+    trace::go_sched(getm().p(), unsafe { gp.as_ref() });
     let s = sched();
     s.globrunqput(&mut s.lock.lock(), gp);
     wakep();

@@ -24,6 +24,11 @@ pub fn rdtsc() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
+/// TSC ticks per second, as calibrated.
+pub fn tsc_hz() -> u64 {
+    TSC_HZ.load(Ordering::Relaxed)
+}
+
 /// Nanoseconds since calibration (Go's `nanotime`).
 pub fn nanotime() -> u64 {
     let hz = TSC_HZ.load(Ordering::Relaxed).max(1);

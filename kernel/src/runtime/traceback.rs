@@ -1,0 +1,98 @@
+//! The goroutine dump: Go's `tracebackothers` and `goroutineheader`, what
+//! a Go program prints on SIGQUIT (here Ctrl-\ on the console) and with a
+//! deadlock. gmpos has no stack unwinder, so each goroutine gets its header
+//! — id, status or wait reason, and how long it has waited — followed by
+//! where it runs and where it was created:
+//!
+//! ```text
+//! goroutine 7 [sleep, 153 ms]:
+//! 	m=-1 p=-1
+//! created by goroutine 1 at kernel/src/programs/dump.rs:40:21
+//! ```
+//!
+//! Go prints the wait only once it reaches a minute ("[chan receive, 2
+//! minutes]"); runs here are short, so gmpos always prints it, in ms.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::{self, Display, Formatter, Write};
+use core::ptr::NonNull;
+use core::sync::atomic::Ordering;
+
+use super::g::{G, NO_M, Status};
+use super::proc::ALLGS;
+use super::sched::sched;
+use crate::arch::time::nanotime;
+
+/// Every G ever created, dead ones included (Go's `forEachG`).
+pub fn all_gs() -> impl Iterator<Item = &'static G> {
+    // Acquire pairs with `allgadd`'s Release: each G's fields are seen.
+    let mut gp = ALLGS.load(Ordering::Acquire);
+    core::iter::from_fn(move || {
+        // SAFETY: Gs are never freed.
+        let g = unsafe { NonNull::new(gp)?.as_ref() };
+        gp = g.alllink.load(Ordering::Relaxed);
+        Some(g)
+    })
+}
+
+/// Every live goroutine, in Go's dump format (see the module comment), in
+/// goroutine id order.
+pub fn goroutine_dump() -> String {
+    let now = nanotime();
+    let mut gs: Vec<&G> = all_gs().collect();
+    gs.sort_by_key(|g| g.goid.load(Ordering::Relaxed));
+    let mut out = String::new();
+    for g in gs {
+        let _ = write!(out, "{}", Header { g, now });
+    }
+    out
+}
+
+/// One goroutine of the dump; prints nothing for a dead (or not yet
+/// initialised) G.
+struct Header<'a> {
+    g: &'a G,
+    now: u64,
+}
+
+impl Display for Header<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let g = self.g;
+        let status = g.status();
+        let state = match status {
+            Status::Dead | Status::Idle => return Ok(()),
+            Status::Runnable => "runnable",
+            Status::Running => "running",
+            Status::Syscall => "syscall",
+            Status::Preempted => "preempted",
+            Status::Waiting => g.waitreason().as_str(),
+        };
+        write!(f, "goroutine {} [{state}", g.goid.load(Ordering::Relaxed))?;
+        if matches!(status, Status::Waiting | Status::Syscall) {
+            let since = g.waitsince.load(Ordering::Relaxed);
+            write!(f, ", {} ms", self.now.saturating_sub(since) / 1_000_000)?;
+        }
+        f.write_str("]:\n")?;
+        // The M running it (also in a system call, which keeps its M), and
+        // that M's P (none in a system call).
+        let m = g.m.load(Ordering::Relaxed);
+        // SAFETY: Ps live in `allp`.
+        let p = (m != NO_M)
+            .then(|| unsafe { sched().allm[m].p.load(Ordering::Relaxed).as_ref() })
+            .flatten()
+            .map(|pp| pp.id);
+        match (m, p) {
+            (NO_M, _) => f.write_str("\tm=-1 p=-1\n")?,
+            (m, Some(p)) => writeln!(f, "\tm={m} p={p}")?,
+            (m, None) => writeln!(f, "\tm={m} p=-1")?,
+        }
+        let parent = g.parent_goid.load(Ordering::Relaxed);
+        match (parent, g.gopc()) {
+            (0, Some(at)) => writeln!(f, "created by the runtime at {at}")?,
+            (_, Some(at)) => writeln!(f, "created by goroutine {parent} at {at}")?,
+            (_, None) => {}
+        }
+        f.write_str("\n")
+    }
+}
