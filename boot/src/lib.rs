@@ -10,6 +10,7 @@
 //! |---|---|
 //! | disk image | the BIOS image `boot/build.rs` makes ([`bios_image`]) |
 //! | console | COM1 (0x3f8), QEMU's `-serial` |
+//! | execution trace | COM2 (0x2f8), a second `-serial file:...`, only with [`Qemu::trace`] (`GODEBUG=trace=1`); decoded by [`trace`] |
 //! | command line | whitespace-separated `KEY=VALUE` words in the fw_cfg file [`CMDLINE_FW_CFG`]; the file is **absent** when there are no words (QEMU rejects an empty string) |
 //! | network | a virtio-net card on QEMU user networking (guest 10.0.2.15, gateway 10.0.2.2), always present; [`Forward`]s make guest ports reachable on the host's 127.0.0.1 |
 //! | result | the kernel writes [`EXIT_SUCCESS`] or [`EXIT_FAILURE`] to the isa-debug-exit port [`EXIT_PORT`]; QEMU then exits with `(value << 1) \| 1`, 33 or 35 |
@@ -26,6 +27,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+pub mod trace;
 
 /// The QEMU binary, looked up on `PATH`.
 pub const QEMU_BIN: &str = "qemu-system-x86_64";
@@ -173,6 +176,8 @@ pub struct Qemu {
     pub forwards: Vec<Forward>,
     /// The disk image to boot; [`bios_image`] unless changed.
     pub image: PathBuf,
+    /// Where COM2 (the execution trace) goes; no COM2 when `None`.
+    pub trace_file: Option<PathBuf>,
 }
 
 impl Qemu {
@@ -189,7 +194,19 @@ impl Qemu {
             args: Vec::new(),
             forwards: Vec::new(),
             image: bios_image().to_path_buf(),
+            trace_file: None,
         }
+    }
+
+    /// Records an execution trace into `file`: adds `trace=1` to the
+    /// `GODEBUG` word (creating it if needed) and connects COM2 to `file`.
+    pub fn trace(&mut self, file: impl Into<PathBuf>) {
+        match self.args.iter_mut().find(|w| w.starts_with("GODEBUG=")) {
+            Some(word) if word == "GODEBUG=" => word.push_str("trace=1"),
+            Some(word) => word.push_str(",trace=1"),
+            None => self.args.push("GODEBUG=trace=1".into()),
+        }
+        self.trace_file = Some(file.into());
     }
 
     /// Adds kernel command line words (builder style).
@@ -258,6 +275,9 @@ impl Qemu {
                 Console::Interactive => "mon:stdio",
             },
         ]);
+        if let Some(file) = &self.trace_file {
+            push(&["-serial", &format!("file:{}", qemu_escape(&file.display().to_string()))]);
+        }
         let cmdline = self.kernel_cmdline();
         if !cmdline.is_empty() {
             push(&["-fw_cfg", &format!("name={CMDLINE_FW_CFG},string={}", qemu_escape(&cmdline))]);
@@ -772,6 +792,19 @@ mod tests {
         assert!(q.check().is_err());
         q.forwards = vec![Forward::tcp(0, 80)];
         assert!(q.check().is_err());
+    }
+
+    #[test]
+    fn trace_adds_com2_and_the_godebug_setting() {
+        let mut q = Qemu::new(2).args(["PROG=spawn"]);
+        q.trace("/tmp/t.bin");
+        assert_eq!(q.kernel_cmdline(), "PROG=spawn GODEBUG=trace=1");
+        let a = q.qemu_args(Console::Captured);
+        assert!(has(&a, ["-serial", "stdio"]));
+        assert!(has(&a, ["-serial", "file:/tmp/t.bin"]));
+        let mut q = Qemu::new(2).args(["GODEBUG=schedtrace=100"]);
+        q.trace("/tmp/t.bin");
+        assert_eq!(q.kernel_cmdline(), "GODEBUG=schedtrace=100,trace=1");
     }
 
     #[test]

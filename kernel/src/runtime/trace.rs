@@ -50,6 +50,7 @@
 //!
 //! ```text
 //! "GMPOSTRC" u32 version=1  u32 ncpu  u32 gomaxprocs  u32 0  u64 tsc_hz
+//!            u32 n  n × (u8 len, name): the wait reasons, by number
 //! per cpu:   u32 cpu  u32 0   events: u64 tsc, u64 word (kind | p<<8 | aux<<16 | arg<<32)
 //!            16 zero bytes    u64 claimed  u64 written
 //! "GMPOSEND"
@@ -58,7 +59,7 @@
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use super::g::G;
+use super::g::{G, WaitReason};
 use super::p::P;
 use crate::arch::{cpu, time};
 use crate::drivers::serial;
@@ -311,6 +312,12 @@ pub fn flush() {
     out(&(super::gomaxprocs() as u32).to_le_bytes());
     out(&0u32.to_le_bytes());
     out(&time::tsc_hz().to_le_bytes());
+    // The wait reasons' names, so that the host tool needs no copy of them.
+    out(&(WaitReason::ALL.len() as u32).to_le_bytes());
+    for reason in WaitReason::ALL {
+        out(&[reason.as_str().len() as u8]);
+        out(reason.as_str().as_bytes());
+    }
     let (mut total, mut lost) = (0u64, 0u64);
     for (id, buf) in buffers.iter().enumerate() {
         out(&(id as u32).to_le_bytes());
