@@ -293,6 +293,11 @@ pub fn mark(value: u64) {
     }
 }
 
+/// Events claimed so far on every core (0 when tracing is off).
+pub fn recorded() -> u64 {
+    BUFFERS.get().map_or(0, |buffers| buffers.iter().map(|b| b.head.load(Ordering::Relaxed) as u64).sum())
+}
+
 /// Sends the trace out on COM2 and stops tracing (once; later calls do
 /// nothing). Called when the main goroutine returns.
 pub fn flush() {
