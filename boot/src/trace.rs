@@ -445,11 +445,27 @@ impl Trace {
                 self.micros(e.tsc)
             );
         }
+        // Marks set by the program (`trace::mark`): a dashed line across the rows.
+        s.push_str("</g>\n<g class=\"marks\">\n");
+        for e in self.events.iter().filter(|e| e.kind == Kind::Mark) {
+            let xs = x(self.micros(e.tsc));
+            let _ = write!(
+                s,
+                "<line x1=\"{xs:.2}\" y1=\"{:.1}\" x2=\"{xs:.2}\" y2=\"{:.1}\" stroke=\"#1f77b4\" stroke-dasharray=\"3,2\">\
+                 <title>mark {} at {:.1} µs</title></line><text x=\"{xs:.2}\" y=\"{:.1}\" fill=\"#1f77b4\">{}</text>\n",
+                TOP - 2.0,
+                TOP + rows * ROW,
+                e.arg,
+                self.micros(e.tsc),
+                TOP + rows * ROW + 10.0,
+                e.arg
+            );
+        }
         let _ = write!(
             s,
             "</g>\n<text x=\"{LEFT}\" y=\"{:.1}\" fill=\"#333\">Bars: goroutine runs, one colour per goroutine \
              (grey: runs too short to draw apart). Red arrows: steals, victim → thief. Orange: preemptions. \
-             Hover for details.</text>\n</svg>\n",
+             Blue dashes: the program's marks. Hover for details.</text>\n</svg>\n",
             TOP + rows * ROW + 25.0
         );
         s

@@ -230,10 +230,13 @@ fn sysmon(s: &'static sched::Sched, now: u64) {
 }
 
 /// Ctrl-\\ on the console (Go's SIGQUIT): print every goroutine, then go on
-/// (Go exits after the dump; a teaching kernel keeps running).
+/// (Go exits after the dump; a teaching kernel keeps running). When an
+/// execution trace is being recorded, it ends here and is sent out, so that
+/// a program that never returns can be traced too.
 pub fn sigquit() {
     if try_sched().is_some() {
         crate::print!("\nSIGQUIT: goroutine dump ({} goroutines)\n\n{}", num_goroutine(), traceback::goroutine_dump());
+        trace::flush();
     }
 }
 

@@ -44,7 +44,7 @@
 //! # Leaving the machine
 //!
 //! At the end of the run ([`flush`], called when the main goroutine
-//! returns) the buffers go out on the second serial port (COM2), which the
+//! returns, or on Ctrl-\\ for a program that never returns) the buffers go out on the second serial port (COM2), which the
 //! host connects to a file only when tracing, so the console is untouched.
 //! The format (little-endian) is read by `boot/src/trace.rs`:
 //!
@@ -299,7 +299,7 @@ pub fn recorded() -> u64 {
 }
 
 /// Sends the trace out on COM2 and stops tracing (once; later calls do
-/// nothing). Called when the main goroutine returns.
+/// nothing). Called when the main goroutine returns, and by Ctrl-\\.
 pub fn flush() {
     let Some(buffers) = BUFFERS.get() else { return };
     if FLUSHED.swap(true, Ordering::AcqRel) {
