@@ -8,7 +8,7 @@ use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use crate::arch::switch::Context;
-use crate::arch::time::nanotime;
+use crate::arch::time::rdtsc;
 use crate::mm::stack::Stack;
 
 /// Go's `_G*` status values, with Go's numbers (so that scheddetail's
@@ -110,8 +110,9 @@ pub struct G {
     pub(super) schedlink: AtomicPtr<G>,
     /// Next G in the list of all Gs (Go's `allgs`, here a linked list).
     pub(super) alllink: AtomicPtr<G>,
-    /// When the G last became `_Gwaiting` or `_Gsyscall` (nanotime; Go's
-    /// `g.waitsince`), for the goroutine dump's "[sleep, 153 ms]".
+    /// When the G last became `_Gwaiting` or `_Gsyscall` (a TSC reading,
+    /// cheaper than `nanotime` on the park path; Go's `g.waitsince`), for
+    /// the goroutine dump's "[sleep, 153 ms]".
     pub waitsince: AtomicU64,
     /// The goroutine that ran the `go` statement (0: the runtime itself;
     /// Go's `g.parentGoid`) and where that statement is (Go's
@@ -170,7 +171,7 @@ impl G {
     /// new status with Acquire sees the stamp).
     pub(super) fn casgstatus(&self, old: Status, new: Status) {
         if matches!(new, Status::Waiting | Status::Syscall) {
-            self.waitsince.store(nanotime(), Ordering::Relaxed);
+            self.waitsince.store(rdtsc(), Ordering::Relaxed);
         }
         if let Err(actual) =
             self.status.compare_exchange(old as u32, new as u32, Ordering::AcqRel, Ordering::Acquire)

@@ -22,7 +22,7 @@ use core::sync::atomic::Ordering;
 use super::g::{G, NO_M, Status};
 use super::proc::ALLGS;
 use super::sched::sched;
-use crate::arch::time::nanotime;
+use crate::arch::time::{rdtsc, tsc_hz};
 
 /// Every G ever created, dead ones included (Go's `forEachG`).
 pub fn all_gs() -> impl Iterator<Item = &'static G> {
@@ -39,7 +39,7 @@ pub fn all_gs() -> impl Iterator<Item = &'static G> {
 /// Every live goroutine, in Go's dump format (see the module comment), in
 /// goroutine id order.
 pub fn goroutine_dump() -> String {
-    let now = nanotime();
+    let now = rdtsc();
     let mut gs: Vec<&G> = all_gs().collect();
     gs.sort_by_key(|g| g.goid.load(Ordering::Relaxed));
     let mut out = String::new();
@@ -70,8 +70,8 @@ impl Display for Header<'_> {
         };
         write!(f, "goroutine {} [{state}", g.goid.load(Ordering::Relaxed))?;
         if matches!(status, Status::Waiting | Status::Syscall) {
-            let since = g.waitsince.load(Ordering::Relaxed);
-            write!(f, ", {} ms", self.now.saturating_sub(since) / 1_000_000)?;
+            let ticks = self.now.saturating_sub(g.waitsince.load(Ordering::Relaxed));
+            write!(f, ", {} ms", ticks / (tsc_hz() / 1000).max(1))?;
         }
         f.write_str("]:\n")?;
         // The M running it (also in a system call, which keeps its M), and
