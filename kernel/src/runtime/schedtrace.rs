@@ -24,17 +24,18 @@ static DETAILED: AtomicBool = AtomicBool::new(false);
 
 pub fn set_schedtrace(ms: u64, detailed: bool) {
     PERIOD_NS.store(ms * 1_000_000, Ordering::Relaxed);
-    NEXT_NS.store(ms * 1_000_000, Ordering::Relaxed);
     DETAILED.store(detailed, Ordering::Relaxed);
 }
 
 /// Called on every tick of core 0 (so only one core writes NEXT_NS);
-/// prints a report when a period has passed.
+/// prints a report when a period has passed. As in Go, the first report
+/// comes at once — here once the main goroutine exists, so that it never
+/// shows a core still on its way into the scheduler.
 pub fn tick(s: &Sched) {
     let period = PERIOD_NS.load(Ordering::Relaxed);
     let next = NEXT_NS.load(Ordering::Relaxed);
     let now = time::nanotime();
-    if period != 0 && now >= next {
+    if period != 0 && now >= next && s.main_started.load(Ordering::Relaxed) {
         NEXT_NS.store(now - (now - next) % period + period, Ordering::Relaxed);
         crate::print!("{}", SchedTrace { s, detailed: DETAILED.load(Ordering::Relaxed) });
     }

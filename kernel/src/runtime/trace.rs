@@ -147,7 +147,7 @@ fn on() -> bool {
 #[inline(never)]
 fn record(kind: Ev, p: u64, aux: u64, arg: u64) {
     let Some(buffers) = BUFFERS.get() else { return };
-    let buf = &buffers[cpu::current().id];
+    let Some(buf) = buffers.get(cpu::current().id) else { return };
     let i = buf.head.fetch_add(1, Ordering::Relaxed);
     let Some(slot) = buf.slots.get(i) else { return };
     slot.tsc.store(time::rdtsc(), Ordering::Relaxed);
