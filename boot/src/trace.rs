@@ -259,11 +259,17 @@ impl Trace {
         let mut j = String::from("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
         // Lanes: pid 1, one tid per P (tid = P + 1: Perfetto dislikes 0).
         let _ = write!(j, "{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{{\"name\":{}}}}}", json_str(title));
-        for p in 0..self.gomaxprocs {
+        // Events that happen without a P (a goroutine back from a system
+        // call with no P free, the netpoller run by sysmon) get a lane of
+        // their own after the Ps', when there are any.
+        let no_p = self.gomaxprocs + 1;
+        let lanes = self.gomaxprocs + self.events.iter().any(|e| e.p.is_none()) as u32;
+        for p in 0..lanes {
             let tid = p + 1;
+            let name = if tid == no_p { "no P".to_string() } else { format!("P{p}") };
             let _ = write!(
                 j,
-                ",\n{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{tid},\"args\":{{\"name\":\"P{p}\"}}}}\
+                ",\n{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{tid},\"args\":{{\"name\":\"{name}\"}}}}\
                  ,\n{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":{tid},\"args\":{{\"sort_index\":{p}}}}}"
             );
         }
@@ -284,8 +290,7 @@ impl Trace {
         let mut pending_unblock: HashMap<u32, (u32, u64)> = HashMap::new();
         let mut flow_id = 0u64;
         for e in &self.events {
-            let Some(p) = e.p else { continue };
-            let tid = p + 1;
+            let tid = e.p.map_or(no_p, |p| p + 1);
             let ts = self.micros(e.tsc);
             let name = match e.kind {
                 Kind::Steal => format!("steal {} from P{}", e.arg, e.aux),

@@ -37,8 +37,13 @@ pub fn tick(s: &Sched) {
     let now = time::nanotime();
     if period != 0 && now >= next && s.main_started.load(Ordering::Relaxed) {
         NEXT_NS.store(now - (now - next) % period + period, Ordering::Relaxed);
-        crate::print!("{}", SchedTrace { s, detailed: DETAILED.load(Ordering::Relaxed) });
+        crate::print!("{}", report(s, DETAILED.load(Ordering::Relaxed)));
     }
+}
+
+/// The report as of now, for printing (or `to_string`) anywhere.
+pub(super) fn report(s: &Sched, detailed: bool) -> impl Display + '_ {
+    SchedTrace { s, detailed }
 }
 
 /// Go's `schedtrace(detailed)`, formatted straight into the console (no

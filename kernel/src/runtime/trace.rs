@@ -271,26 +271,32 @@ pub fn timer_fire(pp: &P) {
     }
 }
 
-/// Hook: the netpoller made `g` runnable on `pp`.
+/// Hook: the netpoller made `g` runnable (from `findRunnable`, or from
+/// sysmon, which may run on a core without a P).
 #[allow(dead_code)] // the netpoller (branch `net`) calls it: one line in netpoll
 #[inline(always)]
-pub fn netpoll_wake(pp: &P, g: &G) {
+pub fn netpoll_wake(g: &G) {
     if on() {
-        record(Ev::NetpollWake, pp.id as u64, 0, goid(g));
+        record(Ev::NetpollWake, current_p(), 0, goid(g));
     }
 }
 
 /// Puts a mark with `value` in the trace, on the calling goroutine's P
 /// (Go's `trace.Log`, reduced to a number): programs use it to show where
-/// their phases begin. (Preempted between the two loads, a goroutine may
-/// leave its mark on the P it just left: harmless.)
+/// their phases begin.
 #[inline(always)]
 pub fn mark(value: u64) {
     if on() {
-        // SAFETY: Ps live in `allp`, which is never freed.
-        let pp = unsafe { super::getm().p.load(Ordering::Relaxed).as_ref() };
-        record(Ev::Mark, pp.map_or(NO_P, |pp| pp.id as u64), 0, value);
+        record(Ev::Mark, current_p(), 0, value);
     }
+}
+
+/// The id of the P this core holds, or [`NO_P`]. (A goroutine preempted
+/// right after this may record its event on the P it just left: harmless.)
+fn current_p() -> u64 {
+    // SAFETY: Ps live in `allp`, which is never freed.
+    let pp = unsafe { super::getm().p.load(Ordering::Relaxed).as_ref() };
+    pp.map_or(NO_P, |pp| pp.id as u64)
 }
 
 /// Events claimed so far on every core (0 when tracing is off).
