@@ -234,7 +234,7 @@ fn trace_of_spawn_has_every_goroutine_once_steals_and_valid_outputs() {
                 runs.entry(tid).or_default().push((ts, dur));
                 run_goids.insert(e["args"]["goid"].as_u64().expect("goid"));
             }
-            "i" | "s" | "f" => assert!(e["ts"].is_f64() && e["tid"].is_u64(), "{e}"),
+            "i" | "s" | "f" | "b" | "e" => assert!(e["ts"].is_f64() && e["tid"].is_u64(), "{e}"),
             _ => panic!("unexpected phase {ph}: {e}"),
         }
     }

@@ -98,6 +98,16 @@ impl std::fmt::Display for End {
     }
 }
 
+/// A goroutine in a system call from `start` to `end` (TSC ticks), having
+/// left P `p`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Syscall {
+    pub p: u32,
+    pub goid: u32,
+    pub start: u64,
+    pub end: u64,
+}
+
 /// A goroutine running on a P from `start` to `end` (TSC ticks).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slice {
@@ -254,6 +264,30 @@ impl Trace {
         out
     }
 
+    /// The system calls: from a goroutine's SyscallEnter to its SyscallExit
+    /// (or the end of the trace).
+    pub fn syscalls(&self) -> Vec<Syscall> {
+        let mut open: HashMap<u32, (u32, u64)> = HashMap::new();
+        let mut out = Vec::new();
+        for e in &self.events {
+            match (e.kind, e.p) {
+                (Kind::SyscallEnter, Some(p)) => {
+                    open.insert(e.arg, (p, e.tsc));
+                }
+                (Kind::SyscallExit, _) => {
+                    if let Some((p, start)) = open.remove(&e.arg) {
+                        out.push(Syscall { p, goid: e.arg, start, end: e.tsc });
+                    }
+                }
+                _ => {}
+            }
+        }
+        let last = self.events.last().map_or(0, |e| e.tsc);
+        out.extend(open.into_iter().map(|(goid, (p, start))| Syscall { p, goid, start, end: last }));
+        out.sort_by_key(|s| s.start);
+        out
+    }
+
     /// The trace as Chrome Trace Event JSON (see the module comment).
     pub fn chrome_json(&self, title: &str) -> String {
         let mut j = String::from("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
@@ -284,6 +318,19 @@ impl Trace {
                 s.goid,
                 json_str(&s.why.to_string())
             );
+        }
+        // System calls as async spans (they overlap the runs on the P the
+        // goroutine left, so they cannot be slices on its track).
+        for (n, sc) in self.syscalls().iter().enumerate() {
+            for (ph, tsc) in [("b", sc.start), ("e", sc.end)] {
+                let _ = write!(
+                    j,
+                    ",\n{{\"name\":\"syscall G{}\",\"cat\":\"syscall\",\"ph\":\"{ph}\",\"id\":{n},\"pid\":1,\"tid\":{},\"ts\":{:.3}}}",
+                    sc.goid,
+                    sc.p + 1,
+                    self.micros(tsc)
+                );
+            }
         }
         // Instant events, and an arrow from each unblock to the woken G's
         // next start (flow events "s"/"f", as Go's own trace viewer emits).
@@ -419,6 +466,35 @@ impl Trace {
             }
             s.push_str("</g>\n");
         }
+        // System calls: a dark strip under the row of the P the goroutine
+        // left (the P runs other goroutines meanwhile once handed off);
+        // handoffs: a purple diamond.
+        s.push_str("<g class=\"syscalls\">\n");
+        for sc in self.syscalls() {
+            let (x0, x1) = (x(self.micros(sc.start)), x(self.micros(sc.end)));
+            let _ = write!(
+                s,
+                "<rect x=\"{x0:.2}\" y=\"{:.1}\" width=\"{:.2}\" height=\"4\" fill=\"#444\"><title>G{} in a system call, \
+                 {:.1}–{:.1} µs, having left P{}</title></rect>\n",
+                TOP + sc.p as f64 * ROW + BAR + 1.0,
+                (x1 - x0).max(0.5),
+                sc.goid,
+                self.micros(sc.start),
+                self.micros(sc.end),
+                sc.p
+            );
+        }
+        for e in self.events.iter().filter(|e| e.kind == Kind::Handoff) {
+            let Some(p) = e.p else { continue };
+            let (xs, y) = (x(self.micros(e.tsc)), TOP + p as f64 * ROW + BAR / 2.0);
+            let _ = write!(
+                s,
+                "<path d=\"M{xs:.2},{:.1} l4,4 l-4,4 l-4,-4 z\" fill=\"#9467bd\"><title>sysmon hands P{p} off at {:.1} µs</title></path>\n",
+                y - 4.0,
+                self.micros(e.tsc)
+            );
+        }
+        s.push_str("</g>\n");
         // Steals: an arrow from the victim's row to the thief's.
         s.push_str(
             "<defs><marker id=\"head\" markerWidth=\"6\" markerHeight=\"6\" refX=\"5\" refY=\"3\" orient=\"auto\">\
@@ -469,9 +545,11 @@ impl Trace {
         let _ = write!(
             s,
             "</g>\n<text x=\"{LEFT}\" y=\"{:.1}\" fill=\"#333\">Bars: goroutine runs, one colour per goroutine \
-             (grey: runs too short to draw apart). Red arrows: steals, victim → thief. Orange: preemptions. \
-             Blue dashes: the program's marks. Hover for details.</text>\n</svg>\n",
-            TOP + rows * ROW + 25.0
+             (grey: runs too short to draw apart). Red arrows: steals, victim → thief. Orange: preemptions.</text>\n\
+             <text x=\"{LEFT}\" y=\"{:.1}\" fill=\"#333\">Dark strips: system calls, under the P they left; \
+             purple: handoffs. Blue dashes: the program's marks. Hover for details.</text>\n</svg>\n",
+            TOP + rows * ROW + 25.0,
+            TOP + rows * ROW + 40.0
         );
         s
     }
