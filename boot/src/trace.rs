@@ -548,8 +548,8 @@ impl Trace {
              (grey: runs too short to draw apart). Red arrows: steals, victim → thief. Orange: preemptions.</text>\n\
              <text x=\"{LEFT}\" y=\"{:.1}\" fill=\"#333\">Dark strips: system calls, under the P they left; \
              purple: handoffs. Blue dashes: the program's marks. Hover for details.</text>\n</svg>\n",
-            TOP + rows * ROW + 25.0,
-            TOP + rows * ROW + 40.0
+            TOP + rows * ROW + 32.0,
+            TOP + rows * ROW + 47.0
         );
         s
     }
