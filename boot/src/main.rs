@@ -67,12 +67,14 @@ fn main() -> ExitCode {
         }
         Ok((Action::Run, q)) => {
             let status = run(&q);
-            match &q.trace_file {
-                Some(file) => convert_trace(file).unwrap_or_else(|e| {
+            // A failed run's trace is converted too (it may show why), but
+            // the run's status stands.
+            match q.trace_file.as_deref().map(convert_trace) {
+                Some(Err(e)) => {
                     eprintln!("gmpos-run: trace: {e}");
                     ExitCode::FAILURE
-                }),
-                None => status,
+                }
+                _ => status,
             }
         }
         Err(msg) => {
@@ -115,9 +117,8 @@ fn run(q: &Qemu) -> ExitCode {
 }
 
 /// Turns the raw trace `file` (DIR/PROG.trace) into DIR/PROG.json and
-/// DIR/PROG.svg and prints their paths. Returns the run's status: success
-/// when the trace was complete.
-fn convert_trace(file: &Path) -> Result<ExitCode, String> {
+/// DIR/PROG.svg and prints their paths.
+fn convert_trace(file: &Path) -> Result<(), String> {
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let trace = boot::trace::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("trace");
@@ -132,7 +133,7 @@ fn convert_trace(file: &Path) -> Result<ExitCode, String> {
     println!("trace: {} events, {} goroutine runs", trace.events.len(), trace.slices().len());
     println!("trace: Perfetto/chrome://tracing JSON: {}", json.display());
     println!("trace: SVG timeline:                   {}", svg.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn parse(argv: impl Iterator<Item = String>) -> Result<(Action, Qemu), String> {
