@@ -596,8 +596,8 @@ mod tests {
     }
 
     /// A two-P trace: G1 runs on P0 and creates G2, P1 steals it, G2 runs
-    /// and exits; G1 sleeps.
-    fn sample() -> Vec<u8> {
+    /// and exits; G1 sleeps. Core 1 claimed `lost` slots it never wrote.
+    fn sample_losing(lost: u64) -> Vec<u8> {
         let mut b = Vec::new();
         b.extend(b"GMPOSTRC");
         for v in [1u32, 2, 2, 0] {
@@ -620,11 +620,20 @@ mod tests {
                 b.extend(e);
             }
             b.extend([0; 16]);
-            b.extend((events.len() as u64).to_le_bytes());
+            b.extend((events.len() as u64 + cpu as u64 * lost).to_le_bytes());
             b.extend((events.len() as u64).to_le_bytes());
         }
         b.extend(b"GMPOSEND");
         b
+    }
+
+    fn sample() -> Vec<u8> {
+        sample_losing(0)
+    }
+
+    #[test]
+    fn lost_events_are_counted() {
+        assert_eq!(parse(&sample_losing(3)).unwrap().lost, 3);
     }
 
     #[test]
