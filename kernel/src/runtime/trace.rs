@@ -57,10 +57,12 @@
 //! ```
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::g::{G, WaitReason};
 use super::p::P;
+use crate::arch::qemu::{self, ExitCode};
 use crate::arch::{cpu, time};
 use crate::drivers::serial;
 
@@ -125,13 +127,22 @@ struct Buffer {
 static BUFFERS: spin::Once<Box<[Buffer]>> = spin::Once::new();
 static FLUSHED: AtomicBool = AtomicBool::new(false);
 
-/// Turns tracing on for `ncpu` cores (start-up, before the first G).
+/// Turns tracing on for `ncpu` cores (start-up, before the first G). Ends
+/// the run with a clear message if the heap cannot hold the buffers.
 pub fn start(ncpu: usize) {
     BUFFERS.call_once(|| {
         (0..ncpu)
-            .map(|_| Buffer {
-                head: AtomicUsize::new(0),
-                slots: (0..EVENTS_PER_CPU).map(|_| Slot { tsc: AtomicU64::new(0), word: AtomicU64::new(0) }).collect(),
+            .map(|_| {
+                let mut slots = Vec::new();
+                if slots.try_reserve_exact(EVENTS_PER_CPU).is_err() {
+                    crate::println!(
+                        "gmpos: GODEBUG=trace=1 needs {} MiB of heap per core for its buffers; give the machine more memory (MEM=)",
+                        EVENTS_PER_CPU * size_of::<Slot>() >> 20
+                    );
+                    qemu::exit(ExitCode::Failure);
+                }
+                slots.extend((0..EVENTS_PER_CPU).map(|_| Slot { tsc: AtomicU64::new(0), word: AtomicU64::new(0) }));
+                Buffer { head: AtomicUsize::new(0), slots: slots.into_boxed_slice() }
             })
             .collect()
     });
