@@ -44,8 +44,13 @@
 //! # Leaving the machine
 //!
 //! At the end of the run ([`flush`], called when the main goroutine
-//! returns, or on Ctrl-\\ for a program that never returns) the buffers go out on the second serial port (COM2), which the
-//! host connects to a file only when tracing, so the console is untouched.
+//! returns, or on Ctrl-\\ for a program that never returns) the buffers go
+//! out on the second serial port (COM2), which the host connects to a file
+//! only when tracing, so the console is untouched. Goroutines may still be
+//! finishing on other cores as main returns (the last one to call
+//! `WaitGroup::done` records its end just after): Go stops the world to
+//! end a trace; gmpos waits, up to [`QUIESCE_NS`], for every other core
+//! to go idle.
 //! The format (little-endian) is read by `boot/src/trace.rs`:
 //!
 //! ```text
@@ -106,6 +111,9 @@ pub enum Ev {
     /// arg: a value from the program ([`mark`]).
     Mark = 16,
 }
+
+/// How long [`flush`] waits for the other cores to go idle.
+const QUIESCE_NS: u64 = 1_000_000_000;
 
 /// `p` for events that happen without a P.
 const NO_P: u64 = 0xff;
@@ -321,6 +329,16 @@ pub fn flush() {
     let Some(buffers) = BUFFERS.get() else { return };
     if FLUSHED.swap(true, Ordering::AcqRel) {
         return;
+    }
+    // An M halted in `stopm` has recorded all it will until woken. This
+    // wait is a best effort (Relaxed; on x86 a core's stores become visible
+    // in order): an event still in flight is counted as lost, never read
+    // half-written (see "Memory ordering").
+    let me = cpu::current().id;
+    let deadline = time::nanotime() + QUIESCE_NS;
+    let idle = || super::sched::sched().allm.iter().all(|m| m.id == me || m.blocked.load(Ordering::Relaxed));
+    while !idle() && time::nanotime() < deadline {
+        core::hint::spin_loop();
     }
     ENABLED.store(false, Ordering::Relaxed);
     if !serial::trace_port_init() {
