@@ -656,6 +656,28 @@ mod tests {
     }
 
     #[test]
+    fn system_calls_end_runs_and_are_spans() {
+        let t = Trace {
+            tsc_hz: 1_000_000,
+            ncpu: 1,
+            gomaxprocs: 1,
+            wait_reasons: vec![],
+            events: vec![
+                Event { tsc: 1, cpu: 0, kind: Kind::GoStart, p: Some(0), aux: 0, arg: 1 },
+                Event { tsc: 2, cpu: 0, kind: Kind::SyscallEnter, p: Some(0), aux: 0, arg: 1 },
+                Event { tsc: 3, cpu: 0, kind: Kind::Handoff, p: Some(0), aux: 0, arg: 0 },
+                Event { tsc: 9, cpu: 0, kind: Kind::SyscallExit, p: None, aux: 0, arg: 1 },
+            ],
+            lost: 0,
+        };
+        assert_eq!(t.slices(), vec![Slice { p: 0, goid: 1, start: 1, end: 2, why: End::Syscall }]);
+        assert_eq!(t.syscalls(), vec![Syscall { p: 0, goid: 1, start: 2, end: 9 }]);
+        let json: String = t.chrome_json("t");
+        assert!(json.contains("\"ph\":\"b\"") && json.contains("\"name\":\"no P\""), "{json}");
+        assert!(t.svg("t").contains("<g class=\"syscalls\">\n<rect"));
+    }
+
+    #[test]
     fn truncated_and_foreign_input_are_errors() {
         let full = sample();
         assert!(parse(&full[..full.len() - 3]).unwrap_err().contains("ends early"));
