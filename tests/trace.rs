@@ -170,6 +170,36 @@ fn dump_lists_every_goroutine_with_its_wait_reason() {
     }
 }
 
+/// Ctrl-\\ typed on the console while the demo runs (Go's SIGQUIT): the
+/// goroutine dump appears, and the execution trace ends there and is sent
+/// before the program finishes.
+#[test]
+fn ctrl_backslash_dumps_the_goroutines_and_ends_the_trace() {
+    let dir = std::env::temp_dir().join(format!("gmpos-trace-test-q-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("demo.trace");
+    let mut q = Qemu::new(2).args(["PROG=demo"]);
+    q.timeout = Some(TIMEOUT);
+    q.trace(&file);
+    q.keys = Some(boot::Keys { after: "demo: scene 1/".into(), bytes: vec![0x1c] });
+    let c = boot_with(&q);
+    assert_success(&c);
+    let bytes = std::fs::read(&file).expect("the trace file");
+    let _ = std::fs::remove_dir_all(&dir);
+    let header = expect_line(&c, "SIGQUIT: goroutine dump (");
+    let at = c.serial.find(header).unwrap();
+    let sent = c.serial.find("\ntrace: ").expect("the trace was sent") + 1;
+    let done = c.serial.find("demo: done").expect("the demo finished");
+    assert!(at < sent && sent < done, "dump, then the trace sent, then the rest of the demo");
+    let dump = parse_dump(&c.serial[at..sent]);
+    let main = dump.get(&1).expect("the main goroutine is in the dump");
+    assert!(main.created_by.starts_with("created by the runtime at kernel/src/runtime/"), "{}", main.created_by);
+    let trace = boot::trace::parse(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    let line = c.serial[sent..].lines().next().unwrap();
+    assert!(line.starts_with(&format!("trace: {} events (", trace.events.len())), "{line}");
+    assert!(trace.events.iter().any(|e| e.kind == boot::trace::Kind::GoCreate), "the trace has the demo's start");
+}
+
 #[test]
 fn trace_of_spawn_has_every_goroutine_once_steals_and_valid_outputs() {
     const N: usize = 20_000;

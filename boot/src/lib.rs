@@ -178,6 +178,18 @@ pub struct Qemu {
     pub image: PathBuf,
     /// Where COM2 (the execution trace) goes; no COM2 when `None`.
     pub trace_file: Option<PathBuf>,
+    /// Typed on the console by [`run_captured`](Qemu::run_captured) once
+    /// the guest has printed `after`, e.g. Ctrl-\\ (0x1c) for a goroutine
+    /// dump. Without it the guest's console input is empty.
+    pub keys: Option<Keys>,
+}
+
+/// Console input for a captured run: `bytes`, sent when the serial output
+/// first contains `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    pub after: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Qemu {
@@ -195,6 +207,7 @@ impl Qemu {
             forwards: Vec::new(),
             image: bios_image().to_path_buf(),
             trace_file: None,
+            keys: None,
         }
     }
 
@@ -315,10 +328,14 @@ impl Qemu {
     /// an error: `Err` means QEMU could not be run at all.
     pub fn run_captured(&self) -> Result<Captured, RunError> {
         let mut cmd = self.prepare(Console::Captured)?;
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let stdin = if self.keys.is_some() { Stdio::piped() } else { Stdio::null() };
+        cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
         let start = Instant::now();
         let mut child = Reaper(spawn(cmd)?);
-        let stdout = drain(child.0.stdout.take());
+        let stdout = match (&self.keys, child.0.stdin.take()) {
+            (Some(keys), Some(stdin)) => drain_and_type(child.0.stdout.take(), keys.clone(), stdin),
+            _ => drain(child.0.stdout.take()),
+        };
         let stderr = drain(child.0.stderr.take());
         let outcome = wait(&mut child.0, self.timeout).map_err(RunError::Io)?;
         let elapsed = start.elapsed();
@@ -651,6 +668,31 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<String
         let mut bytes = Vec::new();
         if let Some(mut pipe) = pipe {
             let _ = pipe.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Like [`drain`], and types `keys.bytes` into `stdin` once the output
+/// contains `keys.after`.
+fn drain_and_type<R: Read + Send + 'static>(
+    pipe: Option<R>,
+    keys: Keys,
+    mut stdin: std::process::ChildStdin,
+) -> thread::JoinHandle<String> {
+    use std::io::Write;
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let mut typed = false;
+        if let Some(mut pipe) = pipe {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                bytes.extend_from_slice(&chunk[..n]);
+                if !typed && String::from_utf8_lossy(&bytes).contains(&keys.after) {
+                    typed = true;
+                    let _ = stdin.write_all(&keys.bytes).and_then(|()| stdin.flush());
+                }
+            }
         }
         String::from_utf8_lossy(&bytes).into_owned()
     })

@@ -169,7 +169,7 @@ pub fn start(config: &Config, ncpu: usize, program: &'static Program) -> ! {
                 ExitCode::Failure
             }
         };
-        trace::flush();
+        trace::flush(true);
         qemu::exit(status)
     });
     s.main_started.store(true, Ordering::Relaxed);
@@ -236,7 +236,7 @@ fn sysmon(s: &'static sched::Sched, now: u64) {
 pub fn sigquit() {
     if try_sched().is_some() {
         crate::print!("\nSIGQUIT: goroutine dump ({} goroutines)\n\n{}", num_goroutine(), traceback::goroutine_dump());
-        trace::flush();
+        trace::flush(false);
     }
 }
 

@@ -323,9 +323,11 @@ pub fn recorded() -> u64 {
     BUFFERS.get().map_or(0, |buffers| buffers.iter().map(|b| b.head.load(Ordering::Relaxed) as u64).sum())
 }
 
-/// Sends the trace out on COM2 and stops tracing (once; later calls do
-/// nothing). Called when the main goroutine returns, and by Ctrl-\\.
-pub fn flush() {
+/// Stops tracing and sends the trace out on COM2 (once; later calls do
+/// nothing). Called when the main goroutine returns, with `wait_idle`:
+/// first wait (up to [`QUIESCE_NS`]) for the other cores to go idle; and
+/// by Ctrl-\\, without (an interrupt handler must not stall its core).
+pub fn flush(wait_idle: bool) {
     let Some(buffers) = BUFFERS.get() else { return };
     if FLUSHED.swap(true, Ordering::AcqRel) {
         return;
@@ -337,7 +339,7 @@ pub fn flush() {
     let me = cpu::current().id;
     let deadline = time::nanotime() + QUIESCE_NS;
     let idle = || super::sched::sched().allm.iter().all(|m| m.id == me || m.blocked.load(Ordering::Relaxed));
-    while !idle() && time::nanotime() < deadline {
+    while wait_idle && !idle() && time::nanotime() < deadline {
         core::hint::spin_loop();
     }
     ENABLED.store(false, Ordering::Relaxed);
