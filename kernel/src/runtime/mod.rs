@@ -129,7 +129,7 @@ pub fn p_stats() -> impl Iterator<Item = PStats> {
 /// The schedtrace line (Go's `GODEBUG=schedtrace` format) for right now:
 /// Ps, idle Ps, spinning Ms, global and per-P run queue lengths.
 pub fn schedtrace() -> alloc::string::String {
-    schedtrace::report(sched(), false).to_string()
+    alloc::format!("{}", schedtrace::report(sched(), false))
 }
 
 /// Runs `f` with preemption off (Go: between `acquirem` and `releasem`).

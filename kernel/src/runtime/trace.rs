@@ -292,7 +292,6 @@ pub fn timer_fire(pp: &P) {
 
 /// Hook: the netpoller made `g` runnable (from `findRunnable`, or from
 /// sysmon, which may run on a core without a P).
-#[allow(dead_code)] // the netpoller (branch `net`) calls it: one line in netpoll
 #[inline(always)]
 pub fn netpoll_wake(g: &G) {
     if on() {
