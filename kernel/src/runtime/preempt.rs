@@ -116,7 +116,7 @@ fn gopreempt_m(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     unsafe { gp.as_ref() }.casgstatus(Status::Running, Status::Runnable);
     // SAFETY: as above.
-    super::trace::go_preempt(getm().p(), unsafe { gp.as_ref() });
+    super::trace::go_preempt(unsafe { gp.as_ref() });
     let s = sched();
     s.globrunqput(&mut s.lock.lock(), gp);
     super::idle::wakep();

@@ -133,10 +133,11 @@ pub fn goexit1() -> ! {
 fn goexit0(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     let g = unsafe { gp.as_ref() };
+    let pp = getm().p();
     g.casgstatus(Status::Running, Status::Dead);
-    trace::go_end(getm().p(), g);
+    trace::go_end(pp, g);
     sched().ngoroutines.fetch_sub(1, Ordering::Relaxed);
-    gfput(getm().p(), gp);
+    gfput(pp, gp);
 }
 
 /// Go's `gfput`: puts a dead G on its P's free list; when the list grows
@@ -202,7 +203,7 @@ fn park_m(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     let g = unsafe { gp.as_ref() };
     g.casgstatus(Status::Running, Status::Waiting);
-    trace::go_block(getm().p(), g);
+    trace::go_block(g);
     if let Some(unlock) = getm().park_unlock.take() {
         // SAFETY: set by `gopark`, whose frame is alive on the parked stack.
         unsafe { (*unlock)() };
@@ -218,11 +219,12 @@ fn park_m(gp: NonNull<G>) {
 pub fn goready(gp: NonNull<G>) {
     let _m = acquirem();
     // SAFETY: Gs are never freed.
-    unsafe { gp.as_ref() }.casgstatus(Status::Waiting, Status::Runnable);
-    // SAFETY: as above.
-    trace::go_unblock(getm().p(), unsafe { gp.as_ref() });
+    let g = unsafe { gp.as_ref() };
+    g.casgstatus(Status::Waiting, Status::Runnable);
+    let pp = getm().p();
+    trace::go_unblock(pp, g);
     let s = sched();
-    getm().p().runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
+    pp.runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
     wakep();
 }
 
@@ -253,7 +255,7 @@ fn gosched_m(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     unsafe { gp.as_ref() }.casgstatus(Status::Running, Status::Runnable);
     // SAFETY: as above.
-    trace::go_sched(getm().p(), unsafe { gp.as_ref() });
+    trace::go_sched(unsafe { gp.as_ref() });
     let s = sched();
     s.globrunqput(&mut s.lock.lock(), gp);
     wakep();

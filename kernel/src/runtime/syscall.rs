@@ -35,10 +35,10 @@ pub fn entersyscall() {
     let m = getm();
     let pp = m.p();
     // SAFETY: the running G is ours.
-    unsafe { getg().as_ref() }.casgstatus(Status::Running, Status::Syscall);
+    let g = unsafe { getg().as_ref() };
+    g.casgstatus(Status::Running, Status::Syscall);
     pp.syscalltick.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: the running G is ours.
-    trace::syscall_enter(pp, unsafe { getg().as_ref() });
+    trace::syscall_enter(pp, g);
     pp.m.store(NO_M, Ordering::Relaxed);
     m.oldp.store(ptr::from_ref(pp).cast_mut(), Ordering::Relaxed);
     m.p.store(ptr::null_mut(), Ordering::Relaxed);

@@ -36,8 +36,10 @@
 //! # Cost
 //!
 //! Off, each hook is one relaxed load of [`ENABLED`] and a branch: the
-//! hooks are `#[inline(always)]`, their arguments are references (nothing
-//! is computed before the branch), and the recording path is out of line.
+//! hooks are `#[inline(always)]`, their arguments are references the
+//! caller already holds (nothing is computed for them before the branch:
+//! a hook that needs the current P and has none in hand finds it after
+//! the branch, with [`current_p`]), and the recording path is out of line.
 //! On, an event is a few dozen instructions (see docs/trace.md for the
 //! measurement).
 //!
@@ -204,9 +206,9 @@ pub fn go_end(pp: &P, g: &G) {
 
 /// Hook: `g` parked (`park_m`), for its wait reason.
 #[inline(always)]
-pub fn go_block(pp: &P, g: &G) {
+pub fn go_block(g: &G) {
     if on() {
-        record(Ev::GoBlock, pp.id as u64, g.waitreason() as u64, goid(g));
+        record(Ev::GoBlock, current_p(), g.waitreason() as u64, goid(g));
     }
 }
 
@@ -220,17 +222,17 @@ pub fn go_unblock(pp: &P, g: &G) {
 
 /// Hook: `g` yielded (`gosched_m`).
 #[inline(always)]
-pub fn go_sched(pp: &P, g: &G) {
+pub fn go_sched(g: &G) {
     if on() {
-        record(Ev::GoSched, pp.id as u64, 0, goid(g));
+        record(Ev::GoSched, current_p(), 0, goid(g));
     }
 }
 
 /// Hook: `g` was preempted (`gopreempt_m`).
 #[inline(always)]
-pub fn go_preempt(pp: &P, g: &G) {
+pub fn go_preempt(g: &G) {
     if on() {
-        record(Ev::GoPreempt, pp.id as u64, 0, goid(g));
+        record(Ev::GoPreempt, current_p(), 0, goid(g));
     }
 }
 
