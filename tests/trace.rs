@@ -170,18 +170,18 @@ fn dump_lists_every_goroutine_with_its_wait_reason() {
     }
 }
 
-/// Ctrl-\\ typed on the console while the demo runs (Go's SIGQUIT): the
-/// goroutine dump appears, and the execution trace ends there and is sent
-/// before the program finishes.
+/// Ctrl-\\ typed on the console (Go's SIGQUIT) while `PROG=dump N=1`
+/// waits for it: the goroutine dump appears, and the execution trace ends
+/// there and is sent before the program finishes.
 #[test]
 fn ctrl_backslash_dumps_the_goroutines_and_ends_the_trace() {
     let dir = std::env::temp_dir().join(format!("gmpos-trace-test-q-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("demo.trace");
-    let mut q = Qemu::new(2).args(["PROG=demo"]);
+    let file = dir.join("dump.trace");
+    let mut q = Qemu::new(2).args(["PROG=dump", "N=1"]);
     q.timeout = Some(TIMEOUT);
     q.trace(&file);
-    q.keys = Some(boot::Keys { after: "demo: scene 1/".into(), bytes: vec![0x1c] });
+    q.keys = Some(boot::Keys { after: "dump: waiting for Ctrl-\\".into(), bytes: vec![0x1c] });
     let c = boot_with(&q);
     assert_success(&c);
     let bytes = std::fs::read(&file).expect("the trace file");
@@ -189,15 +189,21 @@ fn ctrl_backslash_dumps_the_goroutines_and_ends_the_trace() {
     let header = expect_line(&c, "SIGQUIT: goroutine dump (");
     let at = c.serial.find(header).unwrap();
     let sent = c.serial.find("\ntrace: ").expect("the trace was sent") + 1;
-    let done = c.serial.find("demo: done").expect("the demo finished");
-    assert!(at < sent && sent < done, "dump, then the trace sent, then the rest of the demo");
+    let got = c.serial.find("dump: got Ctrl-\\").expect("the program saw the dump");
+    assert!(at < sent && sent < got, "dump, then the trace sent, then the program goes on");
     let dump = parse_dump(&c.serial[at..sent]);
-    let main = dump.get(&1).expect("the main goroutine is in the dump");
-    assert!(main.created_by.starts_with("created by the runtime at kernel/src/runtime/"), "{}", main.created_by);
+    let summary = expect_line(&c, "dump: running=");
+    let main = int(summary, "running") as u64;
+    assert_eq!(dump.get(&main).map(|g| g.state.as_str()), Some("sleep"), "main sleeps, waiting for the key");
+    for id in id_list(summary, "sleep") {
+        assert_eq!(dump.get(&id).map(|g| g.state.as_str()), Some("sleep"), "goroutine {id}");
+    }
+    let blocked = int(summary, "syscall") as u64;
+    assert_eq!(dump.get(&blocked).map(|g| g.state.as_str()), Some("syscall"), "goroutine {blocked}");
     let trace = boot::trace::parse(&bytes).unwrap_or_else(|e| panic!("{e}"));
     let line = c.serial[sent..].lines().next().unwrap();
     assert!(line.starts_with(&format!("trace: {} events (", trace.events.len())), "{line}");
-    assert!(trace.events.iter().any(|e| e.kind == boot::trace::Kind::GoCreate), "the trace has the demo's start");
+    assert!(trace.events.iter().any(|e| e.kind == boot::trace::Kind::GoCreate), "the trace has the program's start");
 }
 
 #[test]

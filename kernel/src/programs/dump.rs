@@ -2,7 +2,9 @@
 //! WaitGroup, sleeping, blocked in a system call — then the goroutine dump
 //! that Ctrl-\ prints (Go's SIGQUIT traceback), checked by the program
 //! itself: every one is listed with its state and "created by" this
-//! goroutine. Needs 2 cores: the system call holds one.
+//! goroutine. Needs 2 cores: the system call holds one. With `N=1` it then
+//! waits (up to 30 s) for a Ctrl-\\ on the console, and checks that the
+//! dump was printed.
 
 use alloc::format;
 use alloc::string::String;
@@ -71,6 +73,18 @@ pub fn main(args: &Args) -> Result<(), String> {
     gate.done();
     if listed != children {
         return Err(format!("{listed} goroutines say \"{created_here}\", expected {children}"));
+    }
+    if args.n == Some(1) {
+        let before = runtime::sigquits();
+        crate::println!("dump: waiting for Ctrl-\\");
+        let deadline = nanotime() + SETTLE_NS;
+        while runtime::sigquits() == before {
+            if nanotime() > deadline {
+                return Err("no Ctrl-\\ within 30 s".into());
+            }
+            time::sleep(1_000_000);
+        }
+        crate::println!("dump: got Ctrl-\\");
     }
     Ok(())
 }

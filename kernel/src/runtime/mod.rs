@@ -66,7 +66,7 @@ pub use mutex::Mutex;
 pub use once::Once;
 pub use proc::{go, gopark, goready, gosched};
 pub use select::Select;
-pub use traceback::goroutine_dump;
+pub use traceback::{goroutine_dump, sigquit, sigquits};
 pub use waitgroup::WaitGroup;
 
 use crate::arch::qemu::{self, ExitCode};
@@ -227,17 +227,6 @@ fn sysmon(s: &'static sched::Sched, now: u64) {
     }
     netpoll::sysmon_netpoll(now);
     schedtrace::tick(s);
-}
-
-/// Ctrl-\\ on the console (Go's SIGQUIT): print every goroutine, then go on
-/// (Go exits after the dump; a teaching kernel keeps running). When an
-/// execution trace is being recorded, it ends here and is sent out, so that
-/// a program that never returns can be traced too.
-pub fn sigquit() {
-    if try_sched().is_some() {
-        crate::print!("\nSIGQUIT: goroutine dump ({} goroutines)\n\n{}", num_goroutine(), traceback::goroutine_dump());
-        trace::flush(false);
-    }
 }
 
 /// If `addr` is in the guard pages of the goroutine running on this core,

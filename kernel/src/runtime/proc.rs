@@ -87,7 +87,7 @@ fn newproc<F: FnOnce() + Send + 'static>(f: F, gopc: &'static Location<'static>)
 /// Head of the list of every G ever created (Go's `allgs`), linked through
 /// `alllink`. It only grows, so a lock-free push suffices; the Release CAS
 /// publishes the G's fields to readers, who load the head with Acquire.
-pub(super) static ALLGS: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
+static ALLGS: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
 
 /// Go's `allgadd`.
 fn allgadd(gp: NonNull<G>) {
@@ -103,7 +103,7 @@ fn allgadd(gp: NonNull<G>) {
 }
 
 /// Go's `forEachG`: calls `f` on every G ever created (dead ones too).
-pub(super) fn for_each_g(mut f: impl FnMut(&G)) {
+pub(super) fn for_each_g(mut f: impl FnMut(&'static G)) {
     let mut gp = ALLGS.load(Ordering::Acquire);
     while let Some(g) = NonNull::new(gp) {
         // SAFETY: Gs are never freed.

@@ -13,7 +13,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::g::{NO_M, Status};
 use super::sched::Sched;
-use super::traceback::all_gs;
+use super::proc::for_each_g;
 use crate::arch::time;
 
 /// The schedtrace period in nanoseconds (0: off), and when the next line is due.
@@ -130,21 +130,22 @@ impl Display for SchedTrace<'_> {
                 m.blocked.load(Ordering::Relaxed),
             )?;
         }
-        for g in all_gs() {
+        let mut result = Ok(());
+        for_each_g(|g| {
             let status = g.status();
-            if status == Status::Dead {
-                continue;
+            if status == Status::Dead || result.is_err() {
+                return;
             }
             let reason = if status == Status::Waiting { g.waitreason().as_str() } else { "" };
-            writeln!(
+            result = writeln!(
                 f,
                 "  G{}: status={}({reason}) m={} lockedm=-1",
                 g.goid.load(Ordering::Relaxed),
                 status as u32,
                 Id(g.m.load(Ordering::Relaxed)),
-            )?;
-        }
-        Ok(())
+            );
+        });
+        result
     }
 }
 

@@ -16,31 +16,40 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::{self, Display, Formatter, Write};
-use core::ptr::NonNull;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::g::{G, NO_M, Status};
-use super::proc::ALLGS;
-use super::sched::sched;
+use super::proc::for_each_g;
+use super::sched::{sched, try_sched};
 use crate::arch::time::{rdtsc, tsc_hz};
 
-/// Every G ever created, dead ones included (Go's `forEachG`).
-pub fn all_gs() -> impl Iterator<Item = &'static G> {
-    // Acquire pairs with `allgadd`'s Release: each G's fields are seen.
-    let mut gp = ALLGS.load(Ordering::Acquire);
-    core::iter::from_fn(move || {
-        // SAFETY: Gs are never freed.
-        let g = unsafe { NonNull::new(gp)?.as_ref() };
-        gp = g.alllink.load(Ordering::Relaxed);
-        Some(g)
-    })
+/// Ctrl-\\ presses handled so far.
+static SIGQUITS: AtomicU64 = AtomicU64::new(0);
+
+/// Ctrl-\\ on the console (Go's SIGQUIT): print every goroutine, then go on
+/// (Go exits after the dump; a teaching kernel keeps running). When an
+/// execution trace is being recorded, it ends here and is sent out, so that
+/// a program that never returns can be traced too. Before the scheduler
+/// exists there is nothing to dump, and the key is ignored.
+pub fn sigquit() {
+    if try_sched().is_some() {
+        crate::print!("\nSIGQUIT: goroutine dump ({} goroutines)\n\n{}", super::num_goroutine(), goroutine_dump());
+        super::trace::flush(false);
+        SIGQUITS.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// How many Ctrl-\\ dumps have been printed (for programs that wait for one).
+pub fn sigquits() -> u64 {
+    SIGQUITS.load(Ordering::Acquire)
 }
 
 /// Every live goroutine, in Go's dump format (see the module comment), in
 /// goroutine id order.
 pub fn goroutine_dump() -> String {
     let now = rdtsc();
-    let mut gs: Vec<&G> = all_gs().collect();
+    let mut gs: Vec<&G> = Vec::new();
+    for_each_g(|g| gs.push(g));
     gs.sort_by_key(|g| g.goid.load(Ordering::Relaxed));
     let mut out = String::new();
     for g in gs {
