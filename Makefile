@@ -42,13 +42,14 @@ GMPOS_RUN = exe=$$($(CARGO) build -p boot --bin gmpos-run --message-format=json-
 	  | sed -n 's/.*"executable":"\([^"]*gmpos-run\)".*/\1/p') && [ -n "$$exe" ] && "$$exe"
 
 .DEFAULT_GOAL := help
-.PHONY: help run test loom gdb image deps toolchain qemu clean bench bench-scale bench-peers bench-profile
+.PHONY: help run trace test loom gdb image deps toolchain qemu clean bench bench-scale bench-peers bench-profile
 
 help:
 	@echo 'gmpos: Go'"'"'s GMP scheduler as an x86_64 kernel, run in QEMU.'
 	@echo
 	@echo 'Targets (each installs what it needs first):'
 	@echo '  make run     boot the kernel, serial console on this terminal (Ctrl-A X quits)'
+	@echo '  make trace   run with an execution trace: target/trace/PROG.json (Perfetto) and PROG.svg'
 	@echo '  make test    build everything and run all tests (host unit tests and QEMU boots)'
 	@echo '  make loom    model-check the run queue with loom'
 	@echo '  make bench   instructions per scheduler operation (1 vCPU, QEMU icount, 2 boots compared)'
@@ -61,7 +62,7 @@ help:
 	@echo '  make deps    install the pinned Rust toolchain and QEMU if missing'
 	@echo '  make clean   remove build output (cargo clean)'
 	@echo
-	@echo 'Variables for run and gdb (now):'
+	@echo 'Variables for run, trace and gdb (now):'
 	@echo '  SMP         virtual CPUs ($(SMP))'
 	@echo '  PROG        program to run ($(PROG))'
 	@echo '  GOMAXPROCS  number of Ps ($(or $(GOMAXPROCS),unset: the kernel decides))'
@@ -79,6 +80,10 @@ help:
 
 run: deps
 	@$(GMPOS_RUN) $(RUN_FLAGS) $(KERNEL_WORDS)
+
+# The trace leaves the VM on COM2; gmpos-run turns it into JSON and SVG.
+trace: deps
+	@$(GMPOS_RUN) $(RUN_FLAGS) --trace target/trace $(KERNEL_WORDS)
 
 gdb: deps
 	@$(GMPOS_RUN) $(RUN_FLAGS) --timeout 0 --gdb $(KERNEL_WORDS)

@@ -26,6 +26,14 @@ fn godebug_takes_several_settings_and_empty_items() {
 }
 
 #[test]
+fn scheddetail_and_trace_are_accepted() {
+    let g = parse("GODEBUG=schedtrace=1000,scheddetail=1,trace=1").unwrap().godebug;
+    assert_eq!(g, GoDebug { schedtrace_ms: 1000, scheddetail: true, trace: true });
+    let g = parse("GODEBUG=scheddetail=0,trace=0").unwrap().godebug;
+    assert_eq!(g, GoDebug::default());
+}
+
+#[test]
 fn bad_words_are_named_in_the_error() {
     for (line, needle) in [
         ("GOMAXPROCS=abc", "bad GOMAXPROCS \"abc\""),
@@ -37,6 +45,8 @@ fn bad_words_are_named_in_the_error() {
         ("GODEBUG=schedtrace", "bad GODEBUG setting \"schedtrace\""),
         ("GODEBUG=gctrace=1", "unknown GODEBUG setting \"gctrace\""),
         ("GODEBUG=schedtrace=x", "bad schedtrace \"x\""),
+        ("GODEBUG=scheddetail=yes", "bad scheddetail \"yes\""),
+        ("GODEBUG=trace", "bad GODEBUG setting \"trace\""),
     ] {
         let err = parse(line).unwrap_err();
         assert!(err.contains(needle), "{line:?} gave {err:?}, expected it to contain {needle:?}");

@@ -97,12 +97,13 @@ fn deadlock_is_reported_with_a_goroutine_dump() {
         assert_failure(&c);
         expect_line(&c, "deadlock: main waits for a value nobody will send");
         expect_line(&c, "fatal error: all goroutines are asleep - deadlock!");
+        // The dump says how long each has waited: "[chan receive, 12 ms]:".
         for g in [
-            "goroutine 1 [chan receive]:",
-            "goroutine 2 [chan send]:",
-            "goroutine 3 [select]:",
-            "goroutine 4 [sync.Mutex.Lock]:",
-            "goroutine 5 [sync.WaitGroup.Wait]:",
+            "goroutine 1 [chan receive, ",
+            "goroutine 2 [chan send, ",
+            "goroutine 3 [select, ",
+            "goroutine 4 [sync.Mutex.Lock, ",
+            "goroutine 5 [sync.WaitGroup.Wait, ",
         ] {
             expect_line(&c, g);
         }

@@ -10,6 +10,7 @@
 //! |---|---|
 //! | disk image | the BIOS image `boot/build.rs` makes ([`bios_image`]) |
 //! | console | COM1 (0x3f8), QEMU's `-serial` |
+//! | execution trace | COM2 (0x2f8), a second `-serial file:...`, only with [`Qemu::trace`] (`GODEBUG=trace=1`); decoded by [`trace`] |
 //! | command line | whitespace-separated `KEY=VALUE` words in the fw_cfg file [`CMDLINE_FW_CFG`]; the file is **absent** when there are no words (QEMU rejects an empty string) |
 //! | network | a virtio-net card on QEMU user networking (guest 10.0.2.15, gateway 10.0.2.2), always present; [`Forward`]s make guest ports reachable on the host's 127.0.0.1 |
 //! | result | the kernel writes [`EXIT_SUCCESS`] or [`EXIT_FAILURE`] to the isa-debug-exit port [`EXIT_PORT`]; QEMU then exits with `(value << 1) \| 1`, 33 or 35 |
@@ -28,6 +29,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub mod bench;
+pub mod trace;
 
 /// The QEMU binary, looked up on `PATH`.
 pub const QEMU_BIN: &str = "qemu-system-x86_64";
@@ -179,6 +181,20 @@ pub struct Qemu {
     pub forwards: Vec<Forward>,
     /// The disk image to boot; [`bios_image`] unless changed.
     pub image: PathBuf,
+    /// Where COM2 (the execution trace) goes; no COM2 when `None`.
+    pub trace_file: Option<PathBuf>,
+    /// Typed on the console by [`run_captured`](Qemu::run_captured) once
+    /// the guest has printed `after`, e.g. Ctrl-\\ (0x1c) for a goroutine
+    /// dump. Without it the guest's console input is empty.
+    pub keys: Option<Keys>,
+}
+
+/// Console input for a captured run: `bytes`, sent when the serial output
+/// first contains `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    pub after: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Qemu {
@@ -195,7 +211,20 @@ impl Qemu {
             args: Vec::new(),
             forwards: Vec::new(),
             image: bios_image().to_path_buf(),
+            trace_file: None,
+            keys: None,
         }
+    }
+
+    /// Records an execution trace into `file`: adds `trace=1` to the
+    /// `GODEBUG` word (creating it if needed) and connects COM2 to `file`.
+    pub fn trace(&mut self, file: impl Into<PathBuf>) {
+        match self.args.iter_mut().find(|w| w.starts_with("GODEBUG=")) {
+            Some(word) if word == "GODEBUG=" => word.push_str("trace=1"),
+            Some(word) => word.push_str(",trace=1"),
+            None => self.args.push("GODEBUG=trace=1".into()),
+        }
+        self.trace_file = Some(file.into());
     }
 
     /// Adds kernel command line words (builder style).
@@ -264,6 +293,9 @@ impl Qemu {
                 Console::Interactive => "mon:stdio",
             },
         ]);
+        if let Some(file) = &self.trace_file {
+            push(&["-serial", &format!("file:{}", qemu_escape(&file.display().to_string()))]);
+        }
         let cmdline = self.kernel_cmdline();
         if !cmdline.is_empty() {
             push(&["-fw_cfg", &format!("name={CMDLINE_FW_CFG},string={}", qemu_escape(&cmdline))]);
@@ -301,10 +333,14 @@ impl Qemu {
     /// an error: `Err` means QEMU could not be run at all.
     pub fn run_captured(&self) -> Result<Captured, RunError> {
         let mut cmd = self.prepare(Console::Captured)?;
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let stdin = if self.keys.is_some() { Stdio::piped() } else { Stdio::null() };
+        cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
         let start = Instant::now();
         let mut child = Reaper(spawn(cmd)?);
-        let stdout = drain(child.0.stdout.take());
+        let stdout = match (&self.keys, child.0.stdin.take()) {
+            (Some(keys), Some(stdin)) => drain_and_type(child.0.stdout.take(), keys.clone(), stdin),
+            _ => drain(child.0.stdout.take()),
+        };
         let stderr = drain(child.0.stderr.take());
         let outcome = wait(&mut child.0, self.timeout).map_err(RunError::Io)?;
         let elapsed = start.elapsed();
@@ -642,6 +678,31 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<String
     })
 }
 
+/// Like [`drain`], and types `keys.bytes` into `stdin` once the output
+/// contains `keys.after`.
+fn drain_and_type<R: Read + Send + 'static>(
+    pipe: Option<R>,
+    keys: Keys,
+    mut stdin: std::process::ChildStdin,
+) -> thread::JoinHandle<String> {
+    use std::io::Write;
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let mut typed = false;
+        if let Some(mut pipe) = pipe {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                bytes.extend_from_slice(&chunk[..n]);
+                if !typed && String::from_utf8_lossy(&bytes).contains(&keys.after) {
+                    typed = true;
+                    let _ = stdin.write_all(&keys.bytes).and_then(|()| stdin.flush());
+                }
+            }
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
 /// Waits for QEMU, killing it at the timeout.
 fn wait(child: &mut Child, timeout: Option<Duration>) -> io::Result<Outcome> {
     let start = Instant::now();
@@ -778,6 +839,19 @@ mod tests {
         assert!(q.check().is_err());
         q.forwards = vec![Forward::tcp(0, 80)];
         assert!(q.check().is_err());
+    }
+
+    #[test]
+    fn trace_adds_com2_and_the_godebug_setting() {
+        let mut q = Qemu::new(2).args(["PROG=spawn"]);
+        q.trace("/tmp/t.bin");
+        assert_eq!(q.kernel_cmdline(), "PROG=spawn GODEBUG=trace=1");
+        let a = q.qemu_args(Console::Captured);
+        assert!(has(&a, ["-serial", "stdio"]));
+        assert!(has(&a, ["-serial", "file:/tmp/t.bin"]));
+        let mut q = Qemu::new(2).args(["GODEBUG=schedtrace=100"]);
+        q.trace("/tmp/t.bin");
+        assert_eq!(q.kernel_cmdline(), "GODEBUG=schedtrace=100,trace=1");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! run, 2 for a usage error.
 
 use boot::{Accel, Forward, Outcome, Qemu, RunError};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ Options:
                     (PROG=httpd); 0 = no forwarding (the default)
   --echo-port P     forward 127.0.0.1:P, TCP and UDP, to the guest's port 7
                     (PROG=echo); 0 = no forwarding (the default)
+  --trace DIR       record an execution trace (adds GODEBUG trace=1); when
+                    the run ends, write DIR/PROG.trace (raw), DIR/PROG.json
+                    (Perfetto, chrome://tracing) and DIR/PROG.svg (timeline)
   --print-cmd       print the QEMU command line and exit
   --print-image     print the path of the BIOS disk image and exit
   --print-symbols   print the gdb command that loads the kernel's symbols and exit
@@ -67,7 +71,18 @@ fn main() -> ExitCode {
             println!("{}", q.command_line(boot::Console::Interactive));
             ExitCode::SUCCESS
         }
-        Ok((Action::Run, q)) => run(&q),
+        Ok((Action::Run, q)) => {
+            let status = run(&q);
+            // A failed run's trace is converted too (it may show why), but
+            // the run's status stands.
+            match q.trace_file.as_deref().map(convert_trace) {
+                Some(Err(e)) => {
+                    eprintln!("gmpos-run: trace: {e}");
+                    ExitCode::FAILURE
+                }
+                _ => status,
+            }
+        }
         Err(msg) => {
             eprintln!("gmpos-run: {msg}");
             eprintln!("gmpos-run: try `gmpos-run --help`");
@@ -107,8 +122,29 @@ fn run(q: &Qemu) -> ExitCode {
     }
 }
 
+/// Turns the raw trace `file` (DIR/PROG.trace) into DIR/PROG.json and
+/// DIR/PROG.svg and prints their paths.
+fn convert_trace(file: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let trace = boot::trace::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("trace");
+    let title = format!("gmpos PROG={stem}: {} events on {} Ps", trace.events.len(), trace.gomaxprocs);
+    let json = file.with_extension("json");
+    let svg = file.with_extension("svg");
+    std::fs::write(&json, trace.chrome_json(&title)).map_err(|e| format!("cannot write {}: {e}", json.display()))?;
+    std::fs::write(&svg, trace.svg(&title)).map_err(|e| format!("cannot write {}: {e}", svg.display()))?;
+    if trace.lost > 0 {
+        eprintln!("gmpos-run: trace: {} events were lost (a core's buffer filled up)", trace.lost);
+    }
+    println!("trace: {} events, {} goroutine runs", trace.events.len(), trace.slices().len());
+    println!("trace: Perfetto/chrome://tracing JSON: {}", json.display());
+    println!("trace: SVG timeline:                   {}", svg.display());
+    Ok(())
+}
+
 fn parse(argv: impl Iterator<Item = String>) -> Result<(Action, Qemu), String> {
     let mut q = Qemu::new(4);
+    let mut trace_dir: Option<PathBuf> = None;
     let mut action = Action::Run;
     let mut timeout: Option<u64> = None;
     let mut argv = argv.peekable();
@@ -153,6 +189,7 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<(Action, Qemu), String> {
                     q.forwards.push(Forward::udp(port, boot::ECHO_GUEST_PORT));
                 }
             },
+            "--trace" => trace_dir = Some(PathBuf::from(value("--trace")?)),
             "--icount" | "--gdb" | "--print-cmd" | "--print-image" | "--print-symbols" | "--help" | "-h" | "--"
                 if inline.is_some() =>
             {
@@ -174,6 +211,14 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<(Action, Qemu), String> {
         None if q.gdb => None,
         None => Some(boot::DEFAULT_TIMEOUT),
     };
+    if let Some(dir) = trace_dir {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("--trace: cannot create {}: {e}", dir.display()))?;
+        let prog = q.args.iter().rev().find_map(|w| w.strip_prefix("PROG=")).unwrap_or("demo").to_string();
+        let file = dir.join(format!("{prog}.trace"));
+        // A stale trace must not pass for this run's.
+        let _ = std::fs::remove_file(&file);
+        q.trace(file);
+    }
     if q.icount && q.accel == Accel::Kvm {
         return Err("--icount needs TCG; it cannot be used with --accel kvm".into());
     }

@@ -11,18 +11,27 @@ use alloc::string::String;
 pub const KEYS: &[(&str, &str)] = &[
     ("PROG", "the program to run (default demo)"),
     ("GOMAXPROCS", "number of Ps, 1..=cores (default: all cores)"),
-    ("GODEBUG", "comma-separated key=value settings, as in Go (schedtrace=MS)"),
+    ("GODEBUG", "comma-separated key=value settings, as in Go (schedtrace=MS,scheddetail=1,trace=1)"),
     ("N", "size parameter of the program"),
     ("CPU", "the core a test program acts on"),
 ];
 
 /// `GODEBUG` settings gmpos understands.
-pub const GODEBUG_KEYS: &[(&str, &str)] = &[("schedtrace", "print a SCHED line every MS milliseconds")];
+pub const GODEBUG_KEYS: &[(&str, &str)] = &[
+    ("schedtrace", "print a SCHED line every MS milliseconds"),
+    ("scheddetail", "1: with schedtrace, also print every P, M and G (Go's detailed format)"),
+    ("trace", "1: record an execution trace and send it out on the second serial port (COM2)"),
+];
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct GoDebug {
     /// `schedtrace=MS`: 0 means off.
     pub schedtrace_ms: u64,
+    /// `scheddetail=1`: schedtrace prints Go's detailed form. Any non-zero
+    /// number turns it on, as in Go.
+    pub scheddetail: bool,
+    /// `trace=1`: record the execution trace (`runtime/trace.rs`).
+    pub trace: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -46,6 +55,8 @@ fn parse_godebug(value: &str) -> Result<GoDebug, String> {
             .ok_or_else(|| format!("bad GODEBUG setting \"{setting}\": expected key=value"))?;
         match key {
             "schedtrace" => godebug.schedtrace_ms = number(key, v)?,
+            "scheddetail" => godebug.scheddetail = number::<u64>(key, v)? != 0,
+            "trace" => godebug.trace = number::<u64>(key, v)? != 0,
             _ => {
                 let known: String = GODEBUG_KEYS.iter().map(|(k, d)| format!("\n  {k}: {d}")).collect();
                 return Err(format!("unknown GODEBUG setting \"{key}\"; known settings:{known}"));

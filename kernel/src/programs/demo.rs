@@ -75,6 +75,7 @@ pub fn main(args: &Args) -> Result<(), String> {
         crate::println!("demo: scene {}/{} — {}", i + 1, SCENES.len(), scene.title);
         crate::println!("demo:   what:     {}", scene.what);
         crate::println!("demo:   look for: {}", scene.look_for);
+        runtime::trace::mark(i as u64 + 1); // `make trace`: a dashed line per scene
         let result = (scene.run)(args).map_err(|e| format!("scene {}: {e}", i + 1))?;
         crate::println!("demo:   result:   {result}");
     }

@@ -6,6 +6,7 @@ mod chanpanic;
 mod chantest;
 mod deadlock;
 mod demo;
+mod dump;
 mod echo;
 mod fib;
 mod hog;
@@ -19,6 +20,7 @@ mod selftest;
 mod sleep;
 mod spawn;
 mod syscall;
+mod tracecost;
 mod yield_;
 
 use alloc::format;
@@ -58,6 +60,8 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "chantest", about: "self-test: channels, select, Mutex, Once, WaitGroup, timer channels", main: chantest::main },
     Program { name: "chanpanic", about: "self-test: N=0 send on closed, 1 double close, 2 select send: panics", main: chanpanic::main },
     Program { name: "bench", about: "scheduler microbenchmarks (one vCPU, under icount: make bench)", main: bench::main },
+    Program { name: "dump", about: "goroutines parked in known states, then the goroutine dump (Ctrl-\\'s), checked", main: dump::main },
+    Program { name: "tracecost", about: "what one execution-trace event costs (ICOUNT=1, with and without GODEBUG=trace=1)", main: tracecost::main },
     Program { name: "timer", about: "self-test: the LAPIC timer ticks on every core", main: selftest::timer },
     Program { name: "ipi", about: "self-test: an IPI round trip between every pair of cores", main: selftest::ipi },
     Program { name: "heap", about: "self-test: heap allocation stress on every core", main: selftest::heap },

@@ -32,7 +32,7 @@ use core::sync::atomic::Ordering;
 use super::g::{Status, WaitReason};
 use super::proc::for_each_g;
 use super::sched::{Locked, Sched};
-use super::trace::goroutine_dump;
+use super::traceback::goroutine_dump;
 
 /// Go's `checkdead`: called by `mput` with `sched.lock` held (`locked`).
 /// Ends the run with Go's message and a goroutine dump if the program can

@@ -3,10 +3,12 @@
 
 use alloc::boxed::Box;
 use core::cell::UnsafeCell;
+use core::panic::Location;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use crate::arch::switch::Context;
+use crate::arch::time::rdtsc;
 use crate::mm::stack::Stack;
 
 /// Go's `_G*` status values, with Go's numbers (so that scheddetail's
@@ -108,6 +110,15 @@ pub struct G {
     pub(super) schedlink: AtomicPtr<G>,
     /// Next G in the list of all Gs (Go's `allgs`, here a linked list).
     pub(super) alllink: AtomicPtr<G>,
+    /// When the G last became `_Gwaiting` or `_Gsyscall` (a TSC reading,
+    /// cheaper than `nanotime` on the park path; Go's `g.waitsince`), for
+    /// the goroutine dump's "[sleep, 153 ms]".
+    pub waitsince: AtomicU64,
+    /// The goroutine that ran the `go` statement (0: the runtime itself;
+    /// Go's `g.parentGoid`) and where that statement is (Go's
+    /// `g.gopc`, here the source location that `#[track_caller]` gives).
+    pub parent_goid: AtomicU64,
+    pub(super) gopc: AtomicPtr<Location<'static>>,
 }
 
 // SAFETY: the UnsafeCell is touched only by the one M that owns the G at
@@ -128,6 +139,9 @@ impl G {
             m: AtomicUsize::new(NO_M),
             schedlink: AtomicPtr::new(ptr::null_mut()),
             alllink: AtomicPtr::new(ptr::null_mut()),
+            waitsince: AtomicU64::new(0),
+            parent_goid: AtomicU64::new(0),
+            gopc: AtomicPtr::new(ptr::null_mut()),
         });
         Some(NonNull::from(Box::leak(gp)))
     }
@@ -144,10 +158,21 @@ impl G {
         self.waitreason.store(reason as u8, Ordering::Relaxed);
     }
 
+    /// Where the `go` statement that created this G is, once it has one.
+    pub fn gopc(&self) -> Option<&'static Location<'static>> {
+        // SAFETY: only ever set from a `&'static Location` (in `newproc`).
+        unsafe { self.gopc.load(Ordering::Relaxed).as_ref() }
+    }
+
     /// Go's `casgstatus`: moves the G from `old` to `new`, and throws if it
     /// was not in `old` — a broken transition is a scheduler bug, never
-    /// something to carry on from.
+    /// something to carry on from. Entering `_Gwaiting` or `_Gsyscall`
+    /// stamps `waitsince` (before the status, so a reader that sees the
+    /// new status with Acquire sees the stamp).
     pub(super) fn casgstatus(&self, old: Status, new: Status) {
+        if matches!(new, Status::Waiting | Status::Syscall) {
+            self.waitsince.store(rdtsc(), Ordering::Relaxed);
+        }
         if let Err(actual) =
             self.status.compare_exchange(old as u32, new as u32, Ordering::AcqRel, Ordering::Acquire)
         {

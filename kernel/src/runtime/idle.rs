@@ -45,11 +45,13 @@ pub(super) fn acquirep(m: &M, pp: &P) {
     pp.set_status(PStatus::Running);
     pp.m.store(m.id, Ordering::Relaxed);
     m.p.store(ptr::from_ref(pp).cast_mut(), Ordering::Relaxed);
+    super::trace::proc_start(pp);
 }
 
 /// Go's `releasep`: `m` gives up its P (the caller puts it on the idle list).
 pub(super) fn releasep(m: &M) -> &'static P {
     let pp = m.p();
+    super::trace::proc_stop(pp);
     pp.m.store(NO_M, Ordering::Relaxed);
     m.p.store(ptr::null_mut(), Ordering::Relaxed);
     pp

@@ -12,7 +12,9 @@
 //! | `wakep`, `startm`, `stopm`                 | `idle.rs`       |
 //! | `newproc`, `gopark`, `goready`, `Gosched`  | `proc.rs`       |
 //! | `netpoll`, `pollDesc`, `netpollblock`       | `netpoll.rs`    |
-//! | `schedtrace`                               | `trace.rs`      |
+//! | `schedtrace`, `scheddetail`                | `schedtrace.rs` |
+//! | `tracebackothers` (the goroutine dump)     | `traceback.rs`  |
+//! | `runtime/trace` (the execution trace)      | `trace.rs`      |
 //! | `sync.WaitGroup`                           | `waitgroup.rs`  |
 //! | `hchan`, `chansend`, `chanrecv`, `closechan` | `chan.rs`     |
 //! | `sudog`, `waitq`                           | `sudog.rs`      |
@@ -41,6 +43,7 @@ mod preempt;
 mod proc;
 pub mod runq;
 mod sched;
+mod schedtrace;
 mod schedule;
 pub mod select;
 mod sema;
@@ -48,7 +51,8 @@ mod sudog;
 pub mod syscall;
 pub mod time;
 mod timechan;
-mod trace;
+pub mod trace;
+mod traceback;
 pub mod waitgroup;
 
 use core::ptr::NonNull;
@@ -62,6 +66,7 @@ pub use mutex::Mutex;
 pub use once::Once;
 pub use proc::{go, gopark, goready, gosched};
 pub use select::Select;
+pub use traceback::{goroutine_dump, sigquit, sigquits};
 pub use waitgroup::WaitGroup;
 
 use crate::arch::qemu::{self, ExitCode};
@@ -145,7 +150,7 @@ pub fn p_stats() -> impl Iterator<Item = PStats> {
 /// The schedtrace line (Go's `GODEBUG=schedtrace` format) for right now:
 /// Ps, idle Ps, spinning Ms, global and per-P run queue lengths.
 pub fn schedtrace() -> alloc::string::String {
-    trace::schedtrace(sched())
+    alloc::format!("{}", schedtrace::report(sched(), false))
 }
 
 /// Runs `f` with preemption off (Go: between `acquirem` and `releasem`).
@@ -160,7 +165,10 @@ pub fn without_preemption<R>(f: impl FnOnce() -> R) -> R {
 pub fn start(config: &Config, ncpu: usize, program: &'static Program) -> ! {
     let gomaxprocs = config.gomaxprocs.unwrap_or(ncpu);
     let s = sched::init(ncpu, gomaxprocs);
-    trace::set_schedtrace(config.godebug.schedtrace_ms);
+    schedtrace::set_schedtrace(config.godebug.schedtrace_ms, config.godebug.scheddetail);
+    if config.godebug.trace {
+        trace::start(ncpu);
+    }
     interrupts::disable();
     let m0 = &s.allm[0];
     idle::acquirep(m0, &s.allp[0]);
@@ -182,6 +190,7 @@ pub fn start(config: &Config, ncpu: usize, program: &'static Program) -> ! {
                 ExitCode::Failure
             }
         };
+        trace::flush(true);
         qemu::exit(status)
     });
     s.main_started.store(true, Ordering::Relaxed);
@@ -238,15 +247,7 @@ fn sysmon(s: &'static sched::Sched, now: u64) {
         idle::wakep();
     }
     netpoll::sysmon_netpoll(now);
-    trace::tick(s);
-}
-
-/// Ctrl-\\ on the console (Go's SIGQUIT): print every goroutine, then go on
-/// (Go exits after the dump; a teaching kernel keeps running).
-pub fn sigquit() {
-    if try_sched().is_some() {
-        crate::print!("\nSIGQUIT: goroutine dump ({} goroutines)\n{}\n", num_goroutine(), trace::goroutine_dump());
-    }
+    schedtrace::tick(s);
 }
 
 /// If `addr` is in the guard pages of the goroutine running on this core,

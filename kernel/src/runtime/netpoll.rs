@@ -131,6 +131,8 @@ pub fn injectglist(mut list: GList) {
         while let Some(gp) = list.pop() {
             // SAFETY: Gs are never freed.
             unsafe { gp.as_ref() }.casgstatus(Status::Waiting, Status::Runnable);
+            // SAFETY: as above.
+            super::trace::netpoll_wake(unsafe { gp.as_ref() });
             s.globrunqput(&mut locked, gp);
         }
     }
@@ -154,6 +156,8 @@ pub(super) fn findrunnable_netpoll() -> Option<NonNull<G>> {
     injectglist(list);
     // SAFETY: Gs are never freed.
     unsafe { gp.as_ref() }.casgstatus(Status::Waiting, Status::Runnable);
+    // SAFETY: as above.
+    super::trace::netpoll_wake(unsafe { gp.as_ref() });
     Some(gp)
 }
 

@@ -115,6 +115,8 @@ pub(super) fn gopreempt() {
 fn gopreempt_m(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     unsafe { gp.as_ref() }.casgstatus(Status::Running, Status::Runnable);
+    // SAFETY: as above.
+    super::trace::go_preempt(unsafe { gp.as_ref() });
     let s = sched();
     s.globrunqput(&mut s.lock.lock(), gp);
     super::idle::wakep();

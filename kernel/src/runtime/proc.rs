@@ -9,6 +9,7 @@
 //! another core to pick the G up the moment `f` publishes it.
 
 use alloc::boxed::Box;
+use core::panic::Location;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 
@@ -17,6 +18,7 @@ use super::idle::wakep;
 use super::m::{acquirem, mcall};
 use super::p::P;
 use super::sched::sched;
+use super::trace;
 use super::getm;
 use crate::arch::interrupts;
 use crate::arch::switch::Context;
@@ -31,18 +33,22 @@ const MAX_INLINE_CLOSURE: usize = 512;
 /// Like Go's `newproc1`, which copies the function's arguments onto the
 /// new goroutine's stack, the closure (function and captured values) is
 /// moved to the top of the new G's stack: spawning allocates no heap memory
-/// once dead Gs are being reused.
+/// once dead Gs are being reused. The caller's source location is kept in
+/// the G (Go's `gopc`) for the goroutine dump's "created by".
+#[track_caller]
 pub fn go<F: FnOnce() + Send + 'static>(f: F) -> u64 {
+    let gopc = Location::caller();
     if size_of::<F>() <= MAX_INLINE_CLOSURE {
-        newproc(f)
+        newproc(f, gopc)
     } else {
-        newproc(Box::new(f) as Box<dyn FnOnce() + Send>)
+        newproc(Box::new(f) as Box<dyn FnOnce() + Send>, gopc)
     }
 }
 
-fn newproc<F: FnOnce() + Send + 'static>(f: F) -> u64 {
+fn newproc<F: FnOnce() + Send + 'static>(f: F, gopc: &'static Location<'static>) -> u64 {
     let mp = acquirem();
-    let pp = mp.m().p();
+    let m = mp.m();
+    let pp = m.p();
     let gp = gfget(pp).or_else(|| {
         let gp = G::malg()?;
         allgadd(gp);
@@ -62,9 +68,15 @@ fn newproc<F: FnOnce() + Send + 'static>(f: F) -> u64 {
     }
     let goid = s.goidgen.fetch_add(1, Ordering::Relaxed) + 1;
     g.goid.store(goid, Ordering::Relaxed);
+    // The creator: the running G, or none when the runtime starts main.
+    // SAFETY: Gs are never freed.
+    let parent = NonNull::new(m.curg.load(Ordering::Relaxed)).map(|p| unsafe { p.as_ref() });
+    g.parent_goid.store(parent.map_or(0, |p| p.goid.load(Ordering::Relaxed)), Ordering::Relaxed);
+    g.gopc.store(ptr::from_ref(gopc).cast_mut(), Ordering::Relaxed);
     g.set_waitreason(WaitReason::Zero);
     g.set_status(Status::Runnable);
     s.ngoroutines.fetch_add(1, Ordering::Relaxed);
+    trace::go_create(pp, goid);
     pp.runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
     if s.main_started.load(Ordering::Relaxed) {
         wakep();
@@ -75,7 +87,7 @@ fn newproc<F: FnOnce() + Send + 'static>(f: F) -> u64 {
 /// Head of the list of every G ever created (Go's `allgs`), linked through
 /// `alllink`. It only grows, so a lock-free push suffices; the Release CAS
 /// publishes the G's fields to readers, who load the head with Acquire.
-pub(super) static ALLGS: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
+static ALLGS: AtomicPtr<G> = AtomicPtr::new(ptr::null_mut());
 
 /// Go's `allgadd`.
 fn allgadd(gp: NonNull<G>) {
@@ -91,7 +103,7 @@ fn allgadd(gp: NonNull<G>) {
 }
 
 /// Go's `forEachG`: calls `f` on every G ever created (dead ones too).
-pub(super) fn for_each_g(mut f: impl FnMut(&G)) {
+pub(super) fn for_each_g(mut f: impl FnMut(&'static G)) {
     let mut gp = ALLGS.load(Ordering::Acquire);
     while let Some(g) = NonNull::new(gp) {
         // SAFETY: Gs are never freed.
@@ -121,9 +133,11 @@ pub fn goexit1() -> ! {
 fn goexit0(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     let g = unsafe { gp.as_ref() };
+    let pp = getm().p();
     g.casgstatus(Status::Running, Status::Dead);
+    trace::go_end(pp, g);
     sched().ngoroutines.fetch_sub(1, Ordering::Relaxed);
-    gfput(getm().p(), gp);
+    gfput(pp, gp);
 }
 
 /// Go's `gfput`: puts a dead G on its P's free list; when the list grows
@@ -191,6 +205,7 @@ fn park_m(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     let g = unsafe { gp.as_ref() };
     g.casgstatus(Status::Running, Status::Waiting);
+    trace::go_block(g);
     if let Some(unlock) = getm().park_unlock.take() {
         // SAFETY: set by `gopark`, whose frame is alive on the parked stack.
         unsafe { (*unlock)() };
@@ -206,9 +221,12 @@ fn park_m(gp: NonNull<G>) {
 pub fn goready(gp: NonNull<G>) {
     let mp = acquirem();
     // SAFETY: Gs are never freed.
-    unsafe { gp.as_ref() }.casgstatus(Status::Waiting, Status::Runnable);
+    let g = unsafe { gp.as_ref() };
+    g.casgstatus(Status::Waiting, Status::Runnable);
+    let pp = mp.m().p();
+    trace::go_unblock(pp, g);
     let s = sched();
-    mp.m().p().runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
+    pp.runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
     wakep();
 }
 
@@ -238,6 +256,8 @@ pub fn gosched() {
 fn gosched_m(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     unsafe { gp.as_ref() }.casgstatus(Status::Running, Status::Runnable);
+    // SAFETY: as above.
+    trace::go_sched(unsafe { gp.as_ref() });
     let s = sched();
     s.globrunqput(&mut s.lock.lock(), gp);
     wakep();

@@ -11,6 +11,7 @@ use super::netpoll;
 use super::p::P;
 use super::sched::sched;
 use super::time::check_timers;
+use super::trace;
 use crate::arch::switch::switch;
 
 /// Go's `schedule`: find a runnable G and run it; when it comes back to g0
@@ -42,6 +43,7 @@ fn execute(m: &M, gp: NonNull<G>, inherit_time: bool) {
         pp.schedtick.fetch_add(1, Ordering::Relaxed);
     }
     pp.runs.fetch_add(1, Ordering::Relaxed);
+    trace::go_start(pp, g);
     // SAFETY: `gp` was runnable, so its context is a suspended stack that
     // no other M is running (it was taken off a queue by this M alone).
     unsafe { switch(m.g0.get(), g.context.get()) };
@@ -159,8 +161,9 @@ fn steal_work(m: &M, pp: &P) -> Option<NonNull<G>> {
             if s.idlepmask.load(Ordering::Relaxed) & (1 << victim) != 0 {
                 continue;
             }
-            if let Some((gp, _count)) = pp.runq.runqsteal(&s.allp[victim].runq, steal_runnext) {
+            if let Some((gp, count)) = pp.runq.runqsteal(&s.allp[victim].runq, steal_runnext) {
                 pp.steals.fetch_add(1, Ordering::Relaxed);
+                trace::steal(pp, victim, count);
                 return Some(gp);
             }
         }

@@ -23,6 +23,7 @@ use super::idle::{acquirep, mwake, stopm};
 use super::m::mcall;
 use super::p::{P, PStatus};
 use super::sched::{Sched, sched};
+use super::trace;
 use super::{getg, getm};
 use crate::arch::{interrupts, time};
 
@@ -34,8 +35,10 @@ pub fn entersyscall() {
     let m = getm();
     let pp = m.p();
     // SAFETY: the running G is ours.
-    unsafe { getg().as_ref() }.casgstatus(Status::Running, Status::Syscall);
+    let g = unsafe { getg().as_ref() };
+    g.casgstatus(Status::Running, Status::Syscall);
     pp.syscalltick.fetch_add(1, Ordering::Relaxed);
+    trace::syscall_enter(pp, g);
     pp.m.store(NO_M, Ordering::Relaxed);
     m.oldp.store(ptr::from_ref(pp).cast_mut(), Ordering::Relaxed);
     m.p.store(ptr::null_mut(), Ordering::Relaxed);
@@ -58,6 +61,7 @@ pub fn exitsyscall() {
     let oldp = unsafe { &*oldp };
     if oldp.cas_status(PStatus::Syscall, PStatus::Idle) {
         acquirep(m, oldp);
+        trace::syscall_exit(Some(oldp), g);
         g.casgstatus(Status::Syscall, Status::Running);
         interrupts::restore(saved);
         return;
@@ -65,6 +69,7 @@ pub fn exitsyscall() {
     let idle = s.pidleget(&mut s.lock.lock());
     if let Some(pp) = idle {
         acquirep(m, pp);
+        trace::syscall_exit(Some(pp), g);
         g.casgstatus(Status::Syscall, Status::Running);
         interrupts::restore(saved);
         return;
@@ -79,6 +84,8 @@ fn exitsyscall0(gp: NonNull<G>) {
     let m = getm();
     // SAFETY: Gs are never freed.
     unsafe { gp.as_ref() }.casgstatus(Status::Syscall, Status::Runnable);
+    // SAFETY: as above.
+    trace::syscall_exit(None, unsafe { gp.as_ref() });
     let mut locked = s.lock.lock();
     if let Some(pp) = s.pidleget(&mut locked) {
         drop(locked);
@@ -128,6 +135,7 @@ fn handoffp(s: &Sched, pp: &'static P) {
     }
     pp.syscalltick.fetch_add(1, Ordering::Relaxed);
     pp.handoffs.fetch_add(1, Ordering::Relaxed);
+    trace::handoff(pp);
     if has_work {
         let mp = s.mget(&mut locked).expect("handoffp: an idle M was just seen");
         drop(locked);

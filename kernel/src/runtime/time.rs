@@ -130,6 +130,7 @@ pub(super) fn check_timers(pp: &P) -> usize {
         };
         let Some(entry) = entry else { return fired };
         if entry.timer.state.compare_exchange(WAITING, FIRED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            super::trace::timer_fire(pp);
             (entry.timer.f)(entry.timer.arg);
             fired += 1;
         }

@@ -1,85 +1,389 @@
-//! Watching the scheduler: Go's `GODEBUG=schedtrace=MS` line, printed by the
-//! bootstrap core's timer tick every MS milliseconds.
+//! The execution trace: Go's `runtime/trace` (`GODEBUG=trace=1` here, since
+//! there is no `go test -trace`). Every scheduler decision worth drawing is
+//! an event — a goroutine created, started, ended, blocked (with its wait
+//! reason) or unblocked, preempted or yielding; a steal (thief, victim,
+//! count); a system call entered and left, a P handed off; a P going idle
+//! or starting; a timer firing; the netpoller waking a goroutine; a mark a
+//! program sets — stamped with the TSC.
+//!
+//! # Buffers
+//!
+//! Each core (M) records into its own buffer, as Go 1.22's tracer keeps a
+//! buffer per M: an M is a core here, and every event happens on some core,
+//! with or without a P (the P is a field of the event). One writer per
+//! buffer means no lock and no shared cache line on the recording path.
+//! The buffers are allocated only when tracing is on and hold
+//! [`EVENTS_PER_CPU`] events each; events beyond that are counted as lost.
+//!
+//! # Memory ordering
+//!
+//! A buffer has one writer core but several writers in time: an event
+//! recorded by a goroutine can be interrupted by the timer tick, which
+//! records its own. So a slot is claimed with an atomic `fetch_add` on the
+//! buffer's `head` (Relaxed: only this core writes it, and a core sees its
+//! own interrupt handlers in program order), which gives an interrupted
+//! writer and its interrupt different slots. The slot's timestamp is
+//! stored first (Relaxed), then its event word with Release; the word is
+//! never 0 for an event, so "word != 0" means "written". The reader
+//! ([`flush`], on any core, after switching tracing off) loads each word
+//! with Acquire: a non-zero word happens-after the timestamp store, so the
+//! pair it reads is whole. A slot claimed but not yet written (its writer
+//! was caught between the claim and the Release) reads as 0 and is counted
+//! as lost, never read half-written. Events may sit in the buffer slightly
+//! out of time order (an interrupt's event after the interrupted one's
+//! slot); the host tool sorts by timestamp.
+//!
+//! # Cost
+//!
+//! Off, each hook is one relaxed load of [`ENABLED`] and a branch: the
+//! hooks are `#[inline(always)]`, their arguments are references the
+//! caller already holds (nothing is computed for them before the branch:
+//! a hook that needs the current P and has none in hand finds it after
+//! the branch, with [`current_p`]), and the recording path is out of line.
+//! On, an event is a few dozen instructions (see docs/trace.md for the
+//! measurement).
+//!
+//! # Leaving the machine
+//!
+//! At the end of the run ([`flush`], called when the main goroutine
+//! returns, or on Ctrl-\\ for a program that never returns) the buffers go
+//! out on the second serial port (COM2), which the host connects to a file
+//! only when tracing, so the console is untouched. Goroutines may still be
+//! finishing on other cores as main returns (the last one to call
+//! `WaitGroup::done` records its end just after): Go stops the world to
+//! end a trace; gmpos waits, up to [`QUIESCE_NS`], for every other core
+//! to go idle.
+//! The format (little-endian) is read by `boot/src/trace.rs`:
+//!
+//! ```text
+//! "GMPOSTRC" u32 version=1  u32 ncpu  u32 gomaxprocs  u32 0  u64 tsc_hz
+//!            u32 n  n × (u8 len, name): the wait reasons, by number
+//! per cpu:   u32 cpu  u32 0   events: u64 tsc, u64 word (kind | p<<8 | aux<<16 | arg<<32)
+//!            16 zero bytes    u64 claimed  u64 written
+//! "GMPOSEND"
+//! ```
 
-use alloc::string::String;
-use core::fmt::Write;
-use core::sync::atomic::{AtomicU64, Ordering};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use super::g::Status;
-use super::sched::Sched;
-use crate::arch::time;
+use super::g::{G, WaitReason};
+use super::p::P;
+use crate::arch::qemu::{self, ExitCode};
+use crate::arch::{cpu, time};
+use crate::drivers::serial;
 
-/// The schedtrace period in nanoseconds (0: off), and when the next line is due.
-static PERIOD_NS: AtomicU64 = AtomicU64::new(0);
-static NEXT_NS: AtomicU64 = AtomicU64::new(0);
+/// Events each core can hold (16 bytes each: 8 MiB per core).
+pub const EVENTS_PER_CPU: usize = 1 << 19;
 
-pub fn set_schedtrace(ms: u64) {
-    PERIOD_NS.store(ms * 1_000_000, Ordering::Relaxed);
-    NEXT_NS.store(ms * 1_000_000, Ordering::Relaxed);
+/// The event kinds, numbered as in the file format (0 is "no event").
+#[derive(Clone, Copy)]
+#[repr(u8)]
+pub enum Ev {
+    /// arg: the new G (the P's running G created it).
+    GoCreate = 1,
+    /// arg: the G now running on the P.
+    GoStart = 2,
+    /// arg: the G that exited.
+    GoEnd = 3,
+    /// arg: the G that parked; aux: its wait reason (`WaitReason as u8`).
+    GoBlock = 4,
+    /// arg: the G made runnable by the P's running G (or a timer).
+    GoUnblock = 5,
+    /// arg: the G that yielded (`Gosched`).
+    GoSched = 6,
+    /// arg: the G preempted after its 10 ms slice.
+    GoPreempt = 7,
+    /// p: the thief; aux: the victim P; arg: how many Gs.
+    Steal = 8,
+    /// arg: the G entering a system call; its P is detached.
+    SyscallEnter = 9,
+    /// arg: the G back from its call; p: the P it got (none: it queued).
+    SyscallExit = 10,
+    /// p: the P an M has just taken (`acquirep`).
+    ProcStart = 11,
+    /// p: the P an M has just released to go idle (`releasep`).
+    ProcStop = 12,
+    /// p: the P that sysmon took from a system call (`handoffp`).
+    Handoff = 13,
+    /// p: the P whose timer fired.
+    TimerFire = 14,
+    /// arg: the G the netpoller made runnable.
+    NetpollWake = 15,
+    /// arg: a value from the program ([`mark`]).
+    Mark = 16,
 }
 
-/// Called on every tick of core 0 (so only one core writes NEXT_NS);
-/// prints a line when a period has passed.
-pub fn tick(s: &Sched) {
-    let period = PERIOD_NS.load(Ordering::Relaxed);
-    let next = NEXT_NS.load(Ordering::Relaxed);
-    let now = time::nanotime();
-    if period != 0 && now >= next {
-        NEXT_NS.store(now - (now - next) % period + period, Ordering::Relaxed);
-        crate::print!("{}", schedtrace(s));
+/// How long [`flush`] waits for the other cores to go idle.
+const QUIESCE_NS: u64 = 1_000_000_000;
+
+/// `p` for events that happen without a P.
+const NO_P: u64 = 0xff;
+
+/// Whether events are recorded. Read by every hook.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+struct Slot {
+    tsc: AtomicU64,
+    word: AtomicU64,
+}
+
+struct Buffer {
+    /// Slots claimed so far (may exceed the capacity: the rest were lost).
+    head: AtomicUsize,
+    slots: Box<[Slot]>,
+}
+
+static BUFFERS: spin::Once<Box<[Buffer]>> = spin::Once::new();
+static FLUSHED: AtomicBool = AtomicBool::new(false);
+
+/// Turns tracing on for `ncpu` cores (start-up, before the first G). Ends
+/// the run with a clear message if the heap cannot hold the buffers.
+pub fn start(ncpu: usize) {
+    BUFFERS.call_once(|| {
+        (0..ncpu)
+            .map(|_| {
+                let mut slots = Vec::new();
+                if slots.try_reserve_exact(EVENTS_PER_CPU).is_err() {
+                    crate::println!(
+                        "gmpos: GODEBUG=trace=1 needs {} MiB of heap per core for its buffers; give the machine more memory (MEM=)",
+                        EVENTS_PER_CPU * size_of::<Slot>() >> 20
+                    );
+                    qemu::exit(ExitCode::Failure);
+                }
+                slots.extend((0..EVENTS_PER_CPU).map(|_| Slot { tsc: AtomicU64::new(0), word: AtomicU64::new(0) }));
+                Buffer { head: AtomicUsize::new(0), slots: slots.into_boxed_slice() }
+            })
+            .collect()
+    });
+    ENABLED.store(true, Ordering::Release);
+}
+
+#[inline(always)]
+fn on() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+#[cold]
+#[inline(never)]
+fn record(kind: Ev, p: u64, aux: u64, arg: u64) {
+    let Some(buffers) = BUFFERS.get() else { return };
+    let Some(buf) = buffers.get(cpu::current().id) else { return };
+    let i = buf.head.fetch_add(1, Ordering::Relaxed);
+    let Some(slot) = buf.slots.get(i) else { return };
+    slot.tsc.store(time::rdtsc(), Ordering::Relaxed);
+    let word = kind as u64 | (p & 0xff) << 8 | (aux & 0xffff) << 16 | (arg & 0xffff_ffff) << 32;
+    slot.word.store(word, Ordering::Release);
+}
+
+fn goid(g: &G) -> u64 {
+    g.goid.load(Ordering::Relaxed)
+}
+
+/// Hook: `newproc` created the G `goid` on `pp`.
+#[inline(always)]
+pub fn go_create(pp: &P, goid: u64) {
+    if on() {
+        record(Ev::GoCreate, pp.id as u64, 0, goid);
     }
 }
 
-/// Go's goroutine dump (a traceback of every goroutine on SIGQUIT, here
-/// without stacks): `goroutine 1 [running]:`, `goroutine 7 [chan receive]:`.
-pub fn goroutine_dump() -> String {
-    let mut out = String::new();
-    let mut gp = super::proc::ALLGS.load(Ordering::Acquire);
-    while let Some(g) = core::ptr::NonNull::new(gp) {
-        // SAFETY: Gs are never freed.
-        let g = unsafe { g.as_ref() };
-        let state = match g.status() {
-            Status::Dead | Status::Idle => None,
-            Status::Runnable => Some("runnable"),
-            Status::Running => Some("running"),
-            Status::Syscall => Some("syscall"),
-            Status::Preempted => Some("preempted"),
-            Status::Waiting => Some(g.waitreason().as_str()),
-        };
-        if let Some(state) = state {
-            let _ = writeln!(out, "goroutine {} [{state}]:", g.goid.load(Ordering::Relaxed));
+/// Hook: `execute` starts running `g` on `pp`.
+#[inline(always)]
+pub fn go_start(pp: &P, g: &G) {
+    if on() {
+        record(Ev::GoStart, pp.id as u64, 0, goid(g));
+    }
+}
+
+/// Hook: `g` exited (`goexit0`).
+#[inline(always)]
+pub fn go_end(pp: &P, g: &G) {
+    if on() {
+        record(Ev::GoEnd, pp.id as u64, 0, goid(g));
+    }
+}
+
+/// Hook: `g` parked (`park_m`), for its wait reason.
+#[inline(always)]
+pub fn go_block(g: &G) {
+    if on() {
+        record(Ev::GoBlock, current_p(), g.waitreason() as u64, goid(g));
+    }
+}
+
+/// Hook: `goready(g)` on `pp`.
+#[inline(always)]
+pub fn go_unblock(pp: &P, g: &G) {
+    if on() {
+        record(Ev::GoUnblock, pp.id as u64, 0, goid(g));
+    }
+}
+
+/// Hook: `g` yielded (`gosched_m`).
+#[inline(always)]
+pub fn go_sched(g: &G) {
+    if on() {
+        record(Ev::GoSched, current_p(), 0, goid(g));
+    }
+}
+
+/// Hook: `g` was preempted (`gopreempt_m`).
+#[inline(always)]
+pub fn go_preempt(g: &G) {
+    if on() {
+        record(Ev::GoPreempt, current_p(), 0, goid(g));
+    }
+}
+
+/// Hook: `thief` stole `count` Gs from P `victim` (`stealWork`).
+#[inline(always)]
+pub fn steal(thief: &P, victim: usize, count: u32) {
+    if on() {
+        record(Ev::Steal, thief.id as u64, victim as u64, count as u64);
+    }
+}
+
+/// Hook: `g` enters a system call, leaving `pp` (`entersyscall`).
+#[inline(always)]
+pub fn syscall_enter(pp: &P, g: &G) {
+    if on() {
+        record(Ev::SyscallEnter, pp.id as u64, 0, goid(g));
+    }
+}
+
+/// Hook: `g` is back from its call, running on `pp`, or queued (None).
+#[inline(always)]
+pub fn syscall_exit(pp: Option<&P>, g: &G) {
+    if on() {
+        record(Ev::SyscallExit, pp.map_or(NO_P, |pp| pp.id as u64), 0, goid(g));
+    }
+}
+
+/// Hook: an M took `pp` (`acquirep`).
+#[inline(always)]
+pub fn proc_start(pp: &P) {
+    if on() {
+        record(Ev::ProcStart, pp.id as u64, 0, 0);
+    }
+}
+
+/// Hook: an M released `pp` to go idle (`releasep`).
+#[inline(always)]
+pub fn proc_stop(pp: &P) {
+    if on() {
+        record(Ev::ProcStop, pp.id as u64, 0, 0);
+    }
+}
+
+/// Hook: sysmon took `pp` from a system call (`handoffp`).
+#[inline(always)]
+pub fn handoff(pp: &P) {
+    if on() {
+        record(Ev::Handoff, pp.id as u64, 0, 0);
+    }
+}
+
+/// Hook: one of `pp`'s timers fired (`checkTimers`).
+#[inline(always)]
+pub fn timer_fire(pp: &P) {
+    if on() {
+        record(Ev::TimerFire, pp.id as u64, 0, 0);
+    }
+}
+
+/// Hook: the netpoller made `g` runnable (from `findRunnable`, or from
+/// sysmon, which may run on a core without a P).
+#[inline(always)]
+pub fn netpoll_wake(g: &G) {
+    if on() {
+        record(Ev::NetpollWake, current_p(), 0, goid(g));
+    }
+}
+
+/// Puts a mark with `value` in the trace, on the calling goroutine's P
+/// (Go's `trace.Log`, reduced to a number): programs use it to show where
+/// their phases begin.
+#[inline(always)]
+pub fn mark(value: u64) {
+    if on() {
+        record(Ev::Mark, current_p(), 0, value);
+    }
+}
+
+/// The id of the P this core holds, or [`NO_P`]. (A goroutine preempted
+/// right after this may record its event on the P it just left: harmless.)
+fn current_p() -> u64 {
+    // SAFETY: Ps live in `allp`, which is never freed.
+    let pp = unsafe { super::getm().p.load(Ordering::Relaxed).as_ref() };
+    pp.map_or(NO_P, |pp| pp.id as u64)
+}
+
+/// Events claimed so far on every core (0 when tracing is off).
+pub fn recorded() -> u64 {
+    BUFFERS.get().map_or(0, |buffers| buffers.iter().map(|b| b.head.load(Ordering::Relaxed) as u64).sum())
+}
+
+/// Stops tracing and sends the trace out on COM2 (once; later calls do
+/// nothing). Called when the main goroutine returns, with `wait_idle`:
+/// first wait (up to [`QUIESCE_NS`]) for the other cores to go idle; and
+/// by Ctrl-\\, without (an interrupt handler must not stall its core).
+pub fn flush(wait_idle: bool) {
+    let Some(buffers) = BUFFERS.get() else { return };
+    if FLUSHED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    // An M halted in `stopm` has recorded all it will until woken. This
+    // wait is a best effort (Relaxed; on x86 a core's stores become visible
+    // in order): an event still in flight is counted as lost, never read
+    // half-written (see "Memory ordering").
+    let me = cpu::current().id;
+    let deadline = time::nanotime() + QUIESCE_NS;
+    let idle = || super::sched::sched().allm.iter().all(|m| m.id == me || m.blocked.load(Ordering::Relaxed));
+    while wait_idle && !idle() && time::nanotime() < deadline {
+        core::hint::spin_loop();
+    }
+    ENABLED.store(false, Ordering::Relaxed);
+    if !serial::trace_port_init() {
+        crate::println!("trace: no second serial port (COM2): the trace is lost; run with `make trace`");
+        return;
+    }
+    let out = |bytes: &[u8]| serial::trace_port_write(bytes);
+    out(b"GMPOSTRC");
+    out(&1u32.to_le_bytes());
+    out(&(buffers.len() as u32).to_le_bytes());
+    out(&(super::gomaxprocs() as u32).to_le_bytes());
+    out(&0u32.to_le_bytes());
+    out(&time::tsc_hz().to_le_bytes());
+    // The wait reasons' names, so that the host tool needs no copy of them.
+    out(&(WaitReason::ALL.len() as u32).to_le_bytes());
+    for reason in WaitReason::ALL {
+        out(&[reason.as_str().len() as u8]);
+        out(reason.as_str().as_bytes());
+    }
+    let (mut total, mut lost) = (0u64, 0u64);
+    for (id, buf) in buffers.iter().enumerate() {
+        out(&(id as u32).to_le_bytes());
+        out(&0u32.to_le_bytes());
+        let claimed = buf.head.load(Ordering::Relaxed);
+        let mut written = 0u64;
+        for slot in buf.slots.iter().take(claimed) {
+            // Acquire: pairs with `record`'s Release (see the module comment).
+            let word = slot.word.load(Ordering::Acquire);
+            if word != 0 {
+                let mut event = [0u8; 16];
+                event[..8].copy_from_slice(&slot.tsc.load(Ordering::Relaxed).to_le_bytes());
+                event[8..].copy_from_slice(&word.to_le_bytes());
+                out(&event);
+                written += 1;
+            }
         }
-        gp = g.alllink.load(Ordering::Relaxed);
+        out(&[0; 16]);
+        out(&(claimed as u64).to_le_bytes());
+        out(&written.to_le_bytes());
+        total += written;
+        lost += claimed as u64 - written;
     }
-    out
-}
-
-/// Go's `schedtrace(false)` line, in Go's format:
-/// `SCHED 1000ms: gomaxprocs=4 idleprocs=0 threads=4 spinningthreads=0
-/// needspinning=0 idlethreads=0 runqueue=12 [3 0 7 1] schedticks=[ 102 98 97 110 ]`.
-/// `threads` counts Ms, i.e. cores online. `needspinning` is always 0:
-/// gmpos has no equivalent of Go 1.21's `sched.needspinning` hint.
-pub fn schedtrace(s: &Sched) -> String {
-    let mut line = String::new();
-    let _ = write!(
-        line,
-        "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} needspinning=0 idlethreads={} runqueue={} [",
-        time::nanotime() / 1_000_000,
-        s.gomaxprocs(),
-        s.npidle.load(Ordering::Relaxed),
-        s.allm.len(),
-        s.nmspinning.load(Ordering::Relaxed),
-        s.nmidle.load(Ordering::Relaxed),
-        s.runqsize.load(Ordering::Relaxed),
-    );
-    for (i, pp) in s.allp.iter().enumerate() {
-        let sep = if i == 0 { "" } else { " " };
-        let _ = write!(line, "{sep}{}", pp.runq.len() + pp.runq.has_runnext() as u32);
-    }
-    line.push_str("] schedticks=[ ");
-    for pp in s.allp.iter() {
-        let _ = write!(line, "{} ", pp.schedtick.load(Ordering::Relaxed));
-    }
-    line.push_str("]\n");
-    line
+    out(b"GMPOSEND");
+    crate::println!("trace: {total} events ({lost} lost) sent on COM2");
 }

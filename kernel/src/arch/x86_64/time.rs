@@ -19,6 +19,7 @@ const CALIBRATION_MS: u64 = 10;
 /// dividing (Linux's clocksource `mult` and `shift`). With 32 bits the
 /// rounding error is below one nanosecond per four seconds.
 static TSC_NS_MULT: AtomicU64 = AtomicU64::new(0);
+static TSC_HZ: AtomicU64 = AtomicU64::new(0);
 const TSC_NS_SHIFT: u32 = 32;
 static TSC_BASE: AtomicU64 = AtomicU64::new(0);
 static LAPIC_TICKS_PER_PERIOD: AtomicU32 = AtomicU32::new(0);
@@ -27,6 +28,11 @@ static LAPIC_TICKS_PER_PERIOD: AtomicU32 = AtomicU32::new(0);
 pub fn rdtsc() -> u64 {
     // SAFETY: RDTSC has no side effects.
     unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// TSC ticks per second, as calibrated.
+pub fn tsc_hz() -> u64 {
+    TSC_HZ.load(Ordering::Relaxed)
 }
 
 /// Nanoseconds since calibration (Go's `nanotime`).
@@ -72,6 +78,7 @@ pub fn calibrate() {
         let tsc_hz = ((tsc1 - tsc0) * 1000 / CALIBRATION_MS).max(1);
         let mult = (1_000_000_000u128 << TSC_NS_SHIFT) / tsc_hz as u128;
         TSC_NS_MULT.store(mult as u64, Ordering::Relaxed);
+        TSC_HZ.store(tsc_hz, Ordering::Relaxed);
         TSC_BASE.store(tsc0, Ordering::Relaxed);
         let per_period = lapic as u64 * 1000 / CALIBRATION_MS / TICK_HZ;
         LAPIC_TICKS_PER_PERIOD.store(per_period.max(1) as u32, Ordering::Relaxed);

@@ -1,0 +1,159 @@
+//! Watching the scheduler: Go's `GODEBUG=schedtrace=MS` line, printed by the
+//! bootstrap core's timer tick every MS milliseconds, and with
+//! `scheddetail=1` Go's detailed form (`schedtrace(true)` in proc.go): the
+//! header, then a line per P, per M and per G.
+//!
+//! Like Go, which reads most of this without stopping anybody, the numbers
+//! are read one by one with relaxed loads while the other cores run: a
+//! report is a set of recent values, not one consistent snapshot.
+
+use core::fmt::{self, Display, Formatter};
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use super::g::{NO_M, Status};
+use super::sched::Sched;
+use super::proc::for_each_g;
+use crate::arch::time;
+
+/// The schedtrace period in nanoseconds (0: off), and when the next line is due.
+static PERIOD_NS: AtomicU64 = AtomicU64::new(0);
+static NEXT_NS: AtomicU64 = AtomicU64::new(0);
+/// `scheddetail=1`.
+static DETAILED: AtomicBool = AtomicBool::new(false);
+
+pub fn set_schedtrace(ms: u64, detailed: bool) {
+    PERIOD_NS.store(ms * 1_000_000, Ordering::Relaxed);
+    DETAILED.store(detailed, Ordering::Relaxed);
+}
+
+/// Called on every tick of core 0 (so only one core writes NEXT_NS);
+/// prints a report when a period has passed. As in Go, the first report
+/// comes at once — here once the main goroutine exists, so that it never
+/// shows a core still on its way into the scheduler.
+pub fn tick(s: &Sched) {
+    let period = PERIOD_NS.load(Ordering::Relaxed);
+    let next = NEXT_NS.load(Ordering::Relaxed);
+    let now = time::nanotime();
+    if period != 0 && now >= next && s.main_started.load(Ordering::Relaxed) {
+        NEXT_NS.store(now - (now - next) % period + period, Ordering::Relaxed);
+        crate::print!("{}", report(s, DETAILED.load(Ordering::Relaxed)));
+    }
+}
+
+/// The report as of now, for printing (or `to_string`) anywhere.
+pub(super) fn report(s: &Sched, detailed: bool) -> impl Display + '_ {
+    SchedTrace { s, detailed }
+}
+
+/// Go's `schedtrace(detailed)`, formatted straight into the console (no
+/// allocation: it runs in core 0's timer interrupt).
+///
+/// The header, as in Go:
+/// `SCHED 1000ms: gomaxprocs=4 idleprocs=0 threads=4 spinningthreads=0
+/// needspinning=0 idlethreads=0 runqueue=12 [3 0 7 1] schedticks=[ 102 98 97 110 ]`.
+/// `threads` counts Ms, i.e. cores online. `needspinning` is always 0:
+/// gmpos has no equivalent of Go 1.21's `sched.needspinning` hint.
+///
+/// Detailed, the header ends after `runqueue=` with Go's extra fields
+/// (`gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait=false`: gmpos
+/// has no garbage collector, locked Ms or stop-the-world, so they are
+/// constant), followed by
+///
+/// ```text
+///   P0: status=1 schedtick=10 syscalltick=0 m=0 runqsize=0 gfreecnt=0 timerslen=0
+///   M0: p=0 curg=1 mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning=false blocked=false lockedg=-1
+///   G1: status=2() m=0 lockedm=-1
+/// ```
+///
+/// "None" prints as -1, as Go did up to 1.16 (newer Go prints `nil`).
+/// Unlike Go, dead Gs (status 6, cached for reuse) are not listed: a
+/// program that spawned 100,000 goroutines would print them all each time.
+struct SchedTrace<'a> {
+    s: &'a Sched,
+    detailed: bool,
+}
+
+impl Display for SchedTrace<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let s = self.s;
+        write!(
+            f,
+            "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} needspinning=0 idlethreads={} runqueue={}",
+            time::nanotime() / 1_000_000,
+            s.gomaxprocs(),
+            s.npidle.load(Ordering::Relaxed),
+            s.allm.len(),
+            s.nmspinning.load(Ordering::Relaxed),
+            s.nmidle.load(Ordering::Relaxed),
+            s.runqsize.load(Ordering::Relaxed),
+        )?;
+        if !self.detailed {
+            f.write_str(" [")?;
+            for (i, pp) in s.allp.iter().enumerate() {
+                let sep = if i == 0 { "" } else { " " };
+                write!(f, "{sep}{}", pp.runq.len() + pp.runq.has_runnext() as u32)?;
+            }
+            f.write_str("] schedticks=[ ")?;
+            for pp in s.allp.iter() {
+                write!(f, "{} ", pp.schedtick.load(Ordering::Relaxed))?;
+            }
+            return f.write_str("]\n");
+        }
+        f.write_str(" gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait=false\n")?;
+        for pp in s.allp.iter() {
+            writeln!(
+                f,
+                "  P{}: status={} schedtick={} syscalltick={} m={} runqsize={} gfreecnt={} timerslen={}",
+                pp.id,
+                pp.status() as u32,
+                pp.schedtick.load(Ordering::Relaxed),
+                pp.syscalltick.load(Ordering::Relaxed),
+                Id(pp.m.load(Ordering::Relaxed)),
+                pp.runq.len() + pp.runq.has_runnext() as u32,
+                pp.gfreecnt.load(Ordering::Relaxed),
+                pp.timers.len.load(Ordering::Relaxed),
+            )?;
+        }
+        for m in s.allm.iter() {
+            // SAFETY: Ps live in `allp` and Gs are never freed.
+            let pp = unsafe { m.p.load(Ordering::Relaxed).as_ref() };
+            let curg = NonNull::new(m.curg.load(Ordering::Relaxed)).map(|g| unsafe { g.as_ref() });
+            writeln!(
+                f,
+                "  M{}: p={} curg={} mallocing=0 throwing=0 preemptoff= locks={} dying=0 spinning={} blocked={} lockedg=-1",
+                m.id,
+                Id(pp.map_or(NO_M, |pp| pp.id)),
+                Id(curg.map_or(NO_M, |g| g.goid.load(Ordering::Relaxed) as usize)),
+                m.locks.load(Ordering::Relaxed),
+                m.spinning.load(Ordering::Relaxed),
+                m.blocked.load(Ordering::Relaxed),
+            )?;
+        }
+        let mut result = Ok(());
+        for_each_g(|g| {
+            let status = g.status();
+            if status == Status::Dead || result.is_err() {
+                return;
+            }
+            let reason = if status == Status::Waiting { g.waitreason().as_str() } else { "" };
+            result = writeln!(
+                f,
+                "  G{}: status={}({reason}) m={} lockedm=-1",
+                g.goid.load(Ordering::Relaxed),
+                status as u32,
+                Id(g.m.load(Ordering::Relaxed)),
+            );
+        });
+        result
+    }
+}
+
+/// An M, P or G id, or -1 for none (`usize::MAX`, which is [`NO_M`]).
+struct Id(usize);
+
+impl Display for Id {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if self.0 == NO_M { f.write_str("-1") } else { write!(f, "{}", self.0) }
+    }
+}
