@@ -1,13 +1,38 @@
-//! Physical frames: a bump allocator over the bootloader's Usable regions.
-//! Nothing returns frames yet: goroutine stacks are kept and reused with
-//! their dead Gs.
+//! Physical frames: a lock-free pool over the bootloader's Usable regions.
+//!
+//! The pool must be usable from the page-fault handler, which grows
+//! goroutine stacks (see `stack.rs`) and may interrupt *any* code on its
+//! core — including code that is itself allocating a frame. A lock would
+//! deadlock there, so the pool has none:
+//!
+//! - frames never handed out are taken with one `fetch_add` on a bump
+//!   index that numbers every usable frame (region after region);
+//! - freed frames go on a Treiber stack, linked through a side table of
+//!   `u32` links, one per frame (Linux keeps such per-frame data in its
+//!   `struct page`), so no link is ever stored in a frame somebody else may
+//!   be writing.
+//!
+//! # Memory ordering of the free stack
+//!
+//! `FREE` packs the index + 1 of the top frame (0: empty) in its low 32 bits
+//! and a tag in its high 32 bits. `free` stores the link (Relaxed) and
+//! publishes it with a Release CAS of the head; `alloc` loads the head with
+//! Acquire, so it sees the link written before that head was published,
+//! reads the link and CASes the head to it. If another core popped or
+//! pushed meanwhile, the head's value differs and the CAS fails, so a stale
+//! link is never installed. The tag, incremented by every successful push
+//! and pop, is what makes "differs" true even when the same frame is back on
+//! top (the ABA problem): a core would have to stall across exactly 2^32
+//! operations on the pool for a stale CAS to succeed.
+
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
 use x86_64::PhysAddr;
 use x86_64::structures::paging::{FrameAllocator, PhysFrame, Size4KiB};
 
 use super::phys_to_virt;
-use crate::sync::IrqLock;
 
 const PAGE: u64 = 4096;
 const MAX_REGIONS: usize = 32;
@@ -19,35 +44,41 @@ const LOW_MEMORY_END: u64 = 0x10_0000;
 #[derive(Clone, Copy)]
 struct Region {
     start: u64,
-    end: u64,
+    /// Frames in the region, and the index of its first in the pool's numbering.
+    frames: u64,
+    first: u64,
 }
 
-pub struct Frames {
+struct Pool {
     regions: [Region; MAX_REGIONS],
     count: usize,
-    /// Index of the region the bump pointer is in, and the pointer itself.
-    current: usize,
-    next: u64,
+    total: u64,
+    /// Index of the next never-allocated frame.
+    bump: AtomicU64,
+    /// Head of the free stack: tag << 32 | (index + 1), see the module notes.
+    free: AtomicU64,
+    /// Link of each free frame to the one below it (index + 1, 0: none).
+    links: Box<[AtomicU32]>,
+    /// Frames handed out and not freed (for measurements).
+    in_use: AtomicU64,
 }
 
-static FRAMES: IrqLock<Frames> = IrqLock::new(Frames {
-    regions: [Region { start: 0, end: 0 }; MAX_REGIONS],
-    count: 0,
-    current: 0,
-    next: 0,
-});
+static POOL: spin::Once<Pool> = spin::Once::new();
 
 /// Takes the Usable regions above 1 MiB, minus `[skip_start, skip_end)` (the
-/// heap, carved out before), as the frame pool.
+/// heap, carved out before), as the frame pool. Needs the heap (for the links).
 pub(super) fn init(regions: &MemoryRegions, skip_start: u64, skip_end: u64) {
-    let mut frames = FRAMES.lock();
+    let mut pool_regions = [Region { start: 0, frames: 0, first: 0 }; MAX_REGIONS];
+    let mut count = 0;
+    let mut total = 0;
     let mut add = |start: u64, end: u64| {
         let start = start.max(LOW_MEMORY_END).next_multiple_of(PAGE);
         let end = end & !(PAGE - 1);
-        if start < end && frames.count < MAX_REGIONS {
-            let i = frames.count;
-            frames.regions[i] = Region { start, end };
-            frames.count += 1;
+        if start < end && count < MAX_REGIONS {
+            let frames = (end - start) / PAGE;
+            pool_regions[count] = Region { start, frames, first: total };
+            count += 1;
+            total += frames;
         }
     };
     for r in regions.iter().filter(|r| r.kind == MemoryRegionKind::Usable) {
@@ -58,33 +89,99 @@ pub(super) fn init(regions: &MemoryRegions, skip_start: u64, skip_end: u64) {
             add(skip_end, r.end);
         }
     }
-    frames.next = frames.regions[0].start;
+    assert!(total < u32::MAX as u64, "too many frames for 32-bit links");
+    POOL.call_once(|| Pool {
+        regions: pool_regions,
+        count,
+        total,
+        bump: AtomicU64::new(0),
+        free: AtomicU64::new(0),
+        links: (0..total).map(|_| AtomicU32::new(0)).collect(),
+        in_use: AtomicU64::new(0),
+    });
+}
+
+fn pool() -> &'static Pool {
+    POOL.get().expect("mm::init first")
+}
+
+impl Pool {
+    fn frame(&self, index: u64) -> PhysFrame {
+        let r = self.regions[..self.count].iter().find(|r| index < r.first + r.frames).expect("frame index in range");
+        PhysFrame::containing_address(PhysAddr::new(r.start + (index - r.first) * PAGE))
+    }
+
+    fn index(&self, frame: PhysFrame) -> u64 {
+        let addr = frame.start_address().as_u64();
+        let r = self.regions[..self.count]
+            .iter()
+            .find(|r| (r.start..r.start + r.frames * PAGE).contains(&addr))
+            .expect("frames::free: not a pool frame");
+        r.first + (addr - r.start) / PAGE
+    }
+
+    fn pop(&self) -> Option<u64> {
+        let mut head = self.free.load(Ordering::Acquire);
+        loop {
+            let top = head as u32;
+            if top == 0 {
+                return None;
+            }
+            let below = self.links[top as usize - 1].load(Ordering::Relaxed);
+            let new = ((head >> 32).wrapping_add(1) << 32) | below as u64;
+            match self.free.compare_exchange_weak(head, new, Ordering::Acquire, Ordering::Acquire) {
+                Ok(_) => return Some(top as u64 - 1),
+                Err(h) => head = h,
+            }
+        }
+    }
+
+    fn push(&self, index: u64) {
+        let mut head = self.free.load(Ordering::Relaxed);
+        loop {
+            self.links[index as usize].store(head as u32, Ordering::Relaxed);
+            let new = ((head >> 32).wrapping_add(1) << 32) | (index + 1);
+            match self.free.compare_exchange_weak(head, new, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(h) => head = h,
+            }
+        }
+    }
 }
 
 /// Allocates one zeroed 4 KiB frame, or `None` when memory is exhausted.
+/// Lock-free: safe in the page-fault handler.
 pub fn alloc() -> Option<PhysFrame> {
-    let frame = FRAMES.lock().alloc()?;
+    let pool = pool();
+    let index = match pool.pop() {
+        Some(i) => i,
+        None => {
+            let i = pool.bump.fetch_add(1, Ordering::Relaxed);
+            if i >= pool.total {
+                return None;
+            }
+            i
+        }
+    };
+    pool.in_use.fetch_add(1, Ordering::Relaxed);
+    let frame = pool.frame(index);
     // SAFETY: the frame was just handed out and nobody else refers to it;
     // the physical-memory window maps it writable.
     unsafe { core::ptr::write_bytes(phys_to_virt(frame.start_address()).as_mut_ptr::<u8>(), 0, PAGE as usize) };
     Some(frame)
 }
 
-impl Frames {
-    fn alloc(&mut self) -> Option<PhysFrame> {
-        while self.current < self.count && self.next >= self.regions[self.current].end {
-            self.current += 1;
-            if self.current < self.count {
-                self.next = self.regions[self.current].start;
-            }
-        }
-        if self.current >= self.count {
-            return None;
-        }
-        let addr = self.next;
-        self.next += PAGE;
-        Some(PhysFrame::containing_address(PhysAddr::new(addr)))
-    }
+/// Returns a frame to the pool. The caller must no longer use it, and no
+/// core may still reach it through a stale TLB entry.
+pub fn free(frame: PhysFrame) {
+    let pool = pool();
+    pool.push(pool.index(frame));
+    pool.in_use.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Frames handed out and not yet freed.
+pub fn in_use() -> u64 {
+    pool().in_use.load(Ordering::Relaxed)
 }
 
 /// The handle `x86_64`'s page-table code asks for new table frames.

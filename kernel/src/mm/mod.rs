@@ -5,9 +5,13 @@
 //! "physical-memory window"); the kernel reaches page tables, free frames and
 //! the heap through it. Device registers and goroutine stacks get their own
 //! virtual regions, each a free 512 GiB slot of the top-level page table.
+//! The generic mapping code below edits the page table under a lock; the
+//! stack region is edited lock-free instead (`pte.rs`), because the
+//! page-fault handler maps stack pages.
 
 pub mod frames;
 pub mod heap;
+mod pte;
 pub mod stack;
 
 use core::sync::atomic::{AtomicU64, Ordering};

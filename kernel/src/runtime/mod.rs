@@ -27,6 +27,7 @@ mod proc;
 pub mod runq;
 mod sched;
 mod schedule;
+mod stack;
 pub mod syscall;
 pub mod time;
 mod trace;
@@ -37,6 +38,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 pub use g::G;
 pub use proc::{go, gopark, goready, gosched};
+pub use stack::{morestack, stack_mapped, stack_overflow_goid};
 pub use waitgroup::WaitGroup;
 
 use crate::arch::qemu::{self, ExitCode};
@@ -193,14 +195,4 @@ pub fn sigquit() {
     if try_sched().is_some() {
         crate::print!("\nSIGQUIT: goroutine dump ({} goroutines)\n{}\n", num_goroutine(), trace::goroutine_dump());
     }
-}
-
-/// If `addr` is in the guard pages of the goroutine running on this core,
-/// that goroutine's id (for the page-fault report).
-pub fn stack_overflow_goid(addr: u64) -> Option<u64> {
-    let m = try_sched()?.allm.get(cpu::id())?;
-    let gp = NonNull::new(m.curg.load(Ordering::Relaxed))?;
-    // SAFETY: Gs are never freed.
-    let g = unsafe { gp.as_ref() };
-    g.stack.in_guard(x86_64::VirtAddr::new_truncate(addr)).then(|| g.goid.load(Ordering::Relaxed))
 }

@@ -111,6 +111,8 @@ fn goexit0(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     let g = unsafe { gp.as_ref() };
     g.casgstatus(Status::Running, Status::Dead);
+    // The G keeps its stack for the next goroutine, but not all of it.
+    g.stack.shrink();
     sched().ngoroutines.fetch_sub(1, Ordering::Relaxed);
     gfput(getm().p(), gp);
 }
