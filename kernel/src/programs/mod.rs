@@ -6,10 +6,12 @@ mod fib;
 mod hog;
 mod million;
 mod preempt;
+mod procresize;
 mod selftest;
 mod sleep;
 mod spawn;
 mod stackgrow;
+mod stw;
 mod syscall;
 mod yield_;
 
@@ -41,7 +43,9 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "syscall", about: "a blocking call hands its P's queue to another core", main: syscall::main },
     Program { name: "sleep", about: "N goroutines (default 10000) sleep up to 1 s; how late do they wake?", main: sleep::main },
     Program { name: "million", about: "park N goroutines (default 1000000), report bytes per G, wake all", main: million::main },
+    Program { name: "procresize", about: "GOMAXPROCS 4 -> 1 -> 3 -> 4 while N goroutines (default 4000) run; none lost", main: procresize::main },
     Program { name: "stackgrow", about: "recursion N deep (default 1200) grows stacks by page faults, checked", main: stackgrow::main },
+    Program { name: "stw", about: "stop the world N times (default 20) while every P runs a hog", main: stw::main },
     Program { name: "yield", about: "goroutines taking turns with gosched()", main: yield_::main },
     Program { name: "timer", about: "self-test: the LAPIC timer ticks on every core", main: selftest::timer },
     Program { name: "ipi", about: "self-test: an IPI round trip between every pair of cores", main: selftest::ipi },

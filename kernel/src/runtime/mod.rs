@@ -24,10 +24,12 @@ mod m;
 mod p;
 mod preempt;
 mod proc;
+mod procresize;
 pub mod runq;
 mod sched;
 mod schedule;
 mod stack;
+mod stw;
 pub mod syscall;
 pub mod time;
 mod trace;
@@ -38,7 +40,9 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 pub use g::G;
 pub use proc::{go, gopark, goready, gosched};
+pub use procresize::set_gomaxprocs;
 pub use stack::{morestack, stack_mapped, stack_overflow_goid};
+pub use stw::{start_the_world, stop_the_world};
 pub use waitgroup::WaitGroup;
 
 use crate::arch::qemu::{self, ExitCode};
@@ -69,7 +73,7 @@ pub fn goid() -> u64 {
 
 /// Go's `runtime.GOMAXPROCS(0)`.
 pub fn gomaxprocs() -> usize {
-    sched().allp.len()
+    sched().allp().len()
 }
 
 /// Go's `runtime.NumGoroutine()`.
@@ -90,7 +94,7 @@ pub struct PStats {
 }
 
 pub fn p_stats() -> impl Iterator<Item = PStats> {
-    sched().allp.iter().map(|pp| PStats {
+    sched().allp().iter().map(|pp| PStats {
         runs: pp.runs.load(Ordering::Relaxed),
         steals: pp.steals.load(Ordering::Relaxed),
         preempts: pp.preempts.load(Ordering::Relaxed),
@@ -113,7 +117,7 @@ pub fn start(config: &Config, ncpu: usize, program: &'static Program) -> ! {
     trace::set_schedtrace(config.godebug.schedtrace_ms);
     interrupts::disable();
     let m0 = &s.allm[0];
-    idle::acquirep(m0, &s.allp[0]);
+    idle::acquirep(m0, &s.allp()[0]);
     READY.store(true, Ordering::Release);
     // Unlike Go, whose Ms are created on demand, every core exists from
     // boot: wait until each is bound to a P or parked, so what the program
@@ -148,8 +152,8 @@ pub fn mstart() -> ! {
     }
     let s = sched();
     let m = getm();
-    if m.id < s.allp.len() {
-        idle::acquirep(m, &s.allp[m.id]);
+    if m.id < s.allp().len() {
+        idle::acquirep(m, &s.allp()[m.id]);
         s.mstarted.fetch_add(1, Ordering::Release);
     } else {
         s.mput(&mut s.lock.lock(), m);
@@ -183,7 +187,7 @@ pub fn timer_tick() {
 /// (Preempting long-running Gs is done by each core's own tick.)
 fn sysmon(s: &'static sched::Sched, now: u64) {
     syscall::retake_syscalls(s, now);
-    if s.allp.iter().any(|pp| pp.status() == p::PStatus::Idle && pp.timers.due(now)) {
+    if s.allp().iter().any(|pp| pp.status() == p::PStatus::Idle && pp.timers.due(now)) {
         idle::wakep();
     }
     trace::tick(s);
@@ -193,6 +197,9 @@ fn sysmon(s: &'static sched::Sched, now: u64) {
 /// (Go exits after the dump; a teaching kernel keeps running).
 pub fn sigquit() {
     if try_sched().is_some() {
+        // A consistent snapshot: stop the world unless it is being stopped.
+        let world = stw::try_stop_the_world("goroutine dump");
         crate::print!("\nSIGQUIT: goroutine dump ({} goroutines)\n{}\n", num_goroutine(), trace::goroutine_dump());
+        world.map(start_the_world);
     }
 }

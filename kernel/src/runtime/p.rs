@@ -1,6 +1,6 @@
 //! The processor: Go's `p`. A P is the right to run Go code: an M must hold
 //! one to run Gs. Each P has a lock-free local run queue (`runq.rs`) and a
-//! free list of dead Gs. There are `GOMAXPROCS` Ps.
+//! free list of dead Gs. There are `GOMAXPROCS` Ps in use (`sched.allp()`).
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -20,6 +20,10 @@ pub enum PStatus {
     Running = 1,
     /// Its M is in a system call; sysmon may take it away (`retake`).
     Syscall = 2,
+    /// Stopped by stop-the-world, held by nobody (Go's `_Pgcstop`).
+    GcStop = 3,
+    /// Not in use: beyond GOMAXPROCS (Go's `_Pdead`).
+    Dead = 4,
 }
 
 pub struct P {
@@ -77,7 +81,9 @@ impl P {
         match self.status.load(Ordering::Acquire) {
             0 => PStatus::Idle,
             1 => PStatus::Running,
-            _ => PStatus::Syscall,
+            2 => PStatus::Syscall,
+            3 => PStatus::GcStop,
+            _ => PStatus::Dead,
         }
     }
 

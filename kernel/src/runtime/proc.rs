@@ -136,6 +136,20 @@ fn gfput(pp: &P, gp: NonNull<G>) {
     pp.gfreecnt.store(local.len, Ordering::Relaxed);
 }
 
+/// Go's `gfpurge`: moves all of `pp`'s dead Gs to the global free list
+/// (`procresize`, for a P going away; the world is stopped).
+pub(super) fn gfpurge(pp: &P) {
+    // SAFETY: the world is stopped, so nobody else touches `pp`'s list.
+    let local = unsafe { &mut *pp.gfree.get() };
+    let s = sched();
+    let mut locked = s.lock.lock();
+    while let Some(gp) = local.pop() {
+        locked.gfree.push(gp);
+    }
+    s.ngfree.store(locked.gfree.len, Ordering::Relaxed);
+    pp.gfreecnt.store(0, Ordering::Relaxed);
+}
+
 /// Go's `gfget`: a dead G from this P's free list, refilled with up to 32
 /// from the global list when empty.
 fn gfget(pp: &P) -> Option<NonNull<G>> {

@@ -9,6 +9,7 @@ use super::idle::{acquirep, releasep, resetspinning, stopm};
 use super::m::M;
 use super::p::P;
 use super::sched::sched;
+use super::stw::gcstopm;
 use super::time::check_timers;
 use crate::arch::switch::switch;
 
@@ -57,6 +58,11 @@ fn execute(m: &M, gp: NonNull<G>, inherit_time: bool) {
 fn find_runnable(m: &M) -> (NonNull<G>, bool) {
     let s = sched();
     'top: loop {
+        // The world is being stopped: stop this P, wait to be restarted.
+        if s.gcwaiting.load(Ordering::Acquire) {
+            gcstopm(m);
+            continue 'top;
+        }
         let pp = m.p();
         check_timers(pp);
         // Check the global runnable queue once in a while to ensure
@@ -94,6 +100,9 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
         // critical section (see `idle.rs` for why), after a last look at
         // the global queue under the lock.
         let mut locked = s.lock.lock();
+        if s.gcwaiting.load(Ordering::Acquire) {
+            continue 'top; // stop the P rather than idle it
+        }
         if let Some(gp) = s.globrunqget(&mut locked, pp, 0) {
             return (gp, false);
         }
@@ -109,7 +118,7 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
         if m.spinning.swap(false, Ordering::Relaxed) {
             let before = s.nmspinning.fetch_sub(1, Ordering::SeqCst);
             assert!(before > 0, "findRunnable: negative nmspinning");
-            if s.allp.iter().any(|p| !p.runq.runqempty()) {
+            if s.allp().iter().any(|p| !p.runq.runqempty()) {
                 let mut locked = s.lock.lock();
                 // Unless `startm` already chose this M, take ourselves off
                 // the idle list and a P back.
@@ -137,14 +146,14 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
 fn steal_work(m: &M, pp: &P) -> Option<NonNull<G>> {
     const STEAL_TRIES: usize = 4;
     let s = sched();
-    let n = s.allp.len();
+    let n = s.allp().len();
     for i in 0..STEAL_TRIES {
         let steal_runnext = i == STEAL_TRIES - 1;
         for victim in RandomOrder::new(n, m.fastrand()) {
             if victim == pp.id {
                 continue;
             }
-            if steal_runnext && check_timers(&s.allp[victim]) > 0 {
+            if steal_runnext && check_timers(&s.allp()[victim]) > 0 {
                 if let Some((gp, _)) = pp.runq.runqget() {
                     return Some(gp);
                 }
@@ -152,7 +161,7 @@ fn steal_work(m: &M, pp: &P) -> Option<NonNull<G>> {
             if s.idlepmask.load(Ordering::Relaxed) & (1 << victim) != 0 {
                 continue;
             }
-            if let Some((gp, _count)) = pp.runq.runqsteal(&s.allp[victim].runq, steal_runnext) {
+            if let Some((gp, _count)) = pp.runq.runqsteal(&s.allp()[victim].runq, steal_runnext) {
                 pp.steals.fetch_add(1, Ordering::Relaxed);
                 return Some(gp);
             }

@@ -72,12 +72,12 @@ pub fn schedtrace(s: &Sched) -> String {
         s.nmidle.load(Ordering::Relaxed),
         s.runqsize.load(Ordering::Relaxed),
     );
-    for (i, pp) in s.allp.iter().enumerate() {
+    for (i, pp) in s.allp().iter().enumerate() {
         let sep = if i == 0 { "" } else { " " };
         let _ = write!(line, "{sep}{}", pp.runq.len() + pp.runq.has_runnext() as u32);
     }
     line.push_str("] schedticks=[ ");
-    for pp in s.allp.iter() {
+    for pp in s.allp().iter() {
         let _ = write!(line, "{} ", pp.schedtick.load(Ordering::Relaxed));
     }
     line.push_str("]\n");
