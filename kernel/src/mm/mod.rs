@@ -28,7 +28,7 @@ use crate::sync::IrqLock;
 pub const PAGE_SIZE: u64 = 4096;
 
 static PHYS_OFFSET: AtomicU64 = AtomicU64::new(0);
-static PAGE_TABLE: IrqLock<Option<OffsetPageTable<'static>>> = IrqLock::new(None);
+static PAGE_TABLE: IrqLock<Option<OffsetPageTable<'static>>> = IrqLock::new_global(None);
 
 /// The virtual address at which the physical-memory window shows `phys`.
 pub fn phys_to_virt(phys: PhysAddr) -> VirtAddr {

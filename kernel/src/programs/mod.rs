@@ -1,6 +1,7 @@
 //! The built-in programs, selected with `PROG=`. Each runs as the main
 //! goroutine; returning `Err` makes the run fail with the message.
 
+mod churn;
 mod demo;
 mod fib;
 mod hog;
@@ -42,6 +43,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "preempt", about: "a checksum computed while preempted equals the reference", main: preempt::main },
     Program { name: "syscall", about: "a blocking call hands its P's queue to another core", main: syscall::main },
     Program { name: "sleep", about: "N goroutines (default 10000) sleep up to 1 s; how late do they wake?", main: sleep::main },
+    Program { name: "churn", about: "spawn/exit storms through the per-P caches, N children per parent (default 100), checked", main: churn::main },
     Program { name: "million", about: "park N goroutines (default 1000000), report bytes per G, wake all", main: million::main },
     Program { name: "procresize", about: "GOMAXPROCS 4 -> 1 -> 3 -> 4 while N goroutines (default 4000) run; none lost", main: procresize::main },
     Program { name: "stackgrow", about: "recursion N deep (default 1200) grows stacks by page faults, checked", main: stackgrow::main },

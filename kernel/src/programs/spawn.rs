@@ -15,6 +15,7 @@ pub fn main(args: &Args) -> Result<(), String> {
     let ran: Arc<Vec<AtomicU8>> = Arc::new((0..n).map(|_| AtomicU8::new(0)).collect());
     let wg = Arc::new(WaitGroup::new());
     wg.add(n as i64);
+    let locks0 = crate::sync::global_lock_acquisitions();
     for i in 0..n {
         let (ran, wg) = (ran.clone(), wg.clone());
         runtime::go(move || {
@@ -28,10 +29,12 @@ pub fn main(args: &Args) -> Result<(), String> {
         });
     }
     wg.wait();
+    let locks = crate::sync::global_lock_acquisitions() - locks0;
     let done = ran.iter().filter(|r| r.load(Ordering::Relaxed) == 1).count();
     let (runs, steals): (Vec<u64>, Vec<u64>) = runtime::p_stats().map(|s| (s.runs, s.steals)).unzip();
     let runs_text: Vec<String> = runs.iter().map(|r| format!("{r}")).collect();
     crate::println!("spawn: n={n} done={done} runs=[{}] steals={}", runs_text.join(" "), steals.iter().sum::<u64>());
+    crate::println!("spawn: global_lock_acquisitions={locks} per_spawn={:.3}", locks as f64 / n as f64);
     if let Some(i) = ran.iter().position(|r| r.load(Ordering::Relaxed) != 1) {
         return Err(format!("goroutine {i} ran {} times", ran[i].load(Ordering::Relaxed)));
     }

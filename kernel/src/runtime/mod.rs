@@ -21,6 +21,7 @@
 pub mod g;
 mod idle;
 mod m;
+pub mod mcache;
 mod p;
 mod preempt;
 mod proc;
@@ -74,6 +75,12 @@ pub fn goid() -> u64 {
 /// Go's `runtime.GOMAXPROCS(0)`.
 pub fn gomaxprocs() -> usize {
     sched().allp().len()
+}
+
+/// The id of the P running this goroutine. Meaningful only with preemption
+/// off (`without_preemption`): a preempted G may resume on another P.
+pub fn pid() -> usize {
+    getm().p().id
 }
 
 /// Go's `runtime.NumGoroutine()`.

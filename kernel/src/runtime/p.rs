@@ -6,6 +6,7 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::g::{G, GList, NO_M};
+use super::mcache::Local;
 use super::runq::RunQueue;
 use super::preempt::SysmonTick;
 use super::time::Timers;
@@ -43,6 +44,8 @@ pub struct P {
     pub(super) gfree: UnsafeCell<GList>,
     /// Mirror of the free list's length, readable by anyone (scheddetail).
     pub gfreecnt: AtomicU32,
+    /// Memory for new Gs (Go's `p.mcache`, for Gs): owner only.
+    pub(super) gcache: Local<G>,
     /// Gs this P has run (`execute` calls) and successful steals by it.
     pub runs: AtomicU64,
     pub steals: AtomicU64,
@@ -69,6 +72,7 @@ impl P {
             syscalltick: AtomicU32::new(0),
             gfree: UnsafeCell::new(GList::new()),
             gfreecnt: AtomicU32::new(0),
+            gcache: Local::new(),
             runs: AtomicU64::new(0),
             steals: AtomicU64::new(0),
             preempts: AtomicU64::new(0),

@@ -44,7 +44,7 @@ fn newproc<F: FnOnce() + Send + 'static>(f: F) -> u64 {
     let _m = acquirem();
     let pp = getm().p();
     let gp = gfget(pp).or_else(|| {
-        let gp = G::malg()?;
+        let gp = G::malg(pp)?;
         allgadd(gp);
         Some(gp)
     });

@@ -13,6 +13,7 @@
 use alloc::format;
 use alloc::string::String;
 
+use super::g::GCENTRAL;
 use super::getm;
 use super::idle::{acquirep, releasep};
 use super::p::{P, PStatus};
@@ -71,5 +72,6 @@ fn destroy(s: &Sched, pp: &P, to: &P) {
     }
     move_timers(pp, to);
     gfpurge(pp);
+    pp.gcache.flush(&GCENTRAL);
     pp.set_status(PStatus::Dead);
 }

@@ -65,7 +65,7 @@ static SCHED: spin::Once<Sched> = spin::Once::new();
 
 pub fn init(ncpu: usize, gomaxprocs: usize) -> &'static Sched {
     SCHED.call_once(|| Sched {
-        lock: IrqLock::new(Locked { runq: GQueue::new(), pidle: 0, midle: 0, gfree: GList::new() }),
+        lock: IrqLock::new_global(Locked { runq: GQueue::new(), pidle: 0, midle: 0, gfree: GList::new() }),
         runqsize: AtomicU32::new(0),
         npidle: AtomicU32::new(0),
         idlepmask: AtomicU64::new(0),
