@@ -8,7 +8,7 @@
 
 # How QEMU runs (these may also come from the environment).
 SMP     ?= 4
-MEM     ?= 2048
+MEM     ?= 8192
 ACCEL   ?= tcg
 TIMEOUT ?= 600
 ICOUNT  ?=
@@ -62,7 +62,9 @@ help:
 	@echo '  TIMEOUT     seconds before QEMU is killed, 0 = never ($(TIMEOUT))'
 	@echo '  ICOUNT      1 = exact instruction-count timing, one host thread ($(or $(ICOUNT),unset))'
 	@echo
-	@echo 'Example: make run SMP=8 PROG=demo GODEBUG=schedtrace=100'
+	@echo 'Examples: make run SMP=8 PROG=demo GODEBUG=schedtrace=100'
+	@echo '          make run PROG=million        (1,000,000 goroutines; MEM=8192 is sized for it)'
+	@echo '          make run PROG=procresize GODEBUG=schedtrace=100'
 
 run: deps
 	@$(GMPOS_RUN) $(RUN_FLAGS) $(KERNEL_WORDS)

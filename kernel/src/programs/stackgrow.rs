@@ -47,10 +47,11 @@ pub fn main(args: &Args) -> Result<(), String> {
         }
         let (faulted, released) = stack::page_counts();
         crate::println!(
-            "stackgrow: round={round} goroutines={goroutines} depth={depth} sum={expected} wrong={} deepest_kib={} faulted_pages={faulted} released_pages={released} frames_in_use_delta={}",
+            "stackgrow: round={round} goroutines={goroutines} depth={depth} sum={expected} wrong={} deepest_kib={} faulted_pages={faulted} released_pages={released} frames_in_use_delta={} redelivered_interrupts={}",
             wrong.load(Ordering::Relaxed),
             deepest.load(Ordering::Relaxed) / 1024,
-            frames::in_use() as i64 - frames0 as i64
+            frames::in_use() as i64 - frames0 as i64,
+            crate::arch::apic::redelivered()
         );
         if wrong.load(Ordering::Relaxed) != 0 {
             return Err(format!("{} goroutines computed a wrong sum", wrong.load(Ordering::Relaxed)));

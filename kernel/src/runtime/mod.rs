@@ -42,7 +42,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 pub use g::G;
 pub use proc::{go, gopark, goready, gosched};
 pub use procresize::set_gomaxprocs;
-pub use stack::{morestack, stack_mapped, stack_overflow_goid};
+pub use stack::{morestack, stack_low, stack_mapped, stack_overflow_goid};
 pub use stw::{start_the_world, stop_the_world};
 pub use waitgroup::WaitGroup;
 

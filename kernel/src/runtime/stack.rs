@@ -51,3 +51,8 @@ pub fn stack_overflow_goid(addr: u64) -> Option<u64> {
 pub fn stack_mapped() -> u64 {
     curg().map_or(0, |g| g.stack.mapped())
 }
+
+/// The lowest mapped address of the running goroutine's stack.
+pub fn stack_low() -> u64 {
+    curg().map_or(0, |g| g.stack.top.as_u64() - g.stack.mapped())
+}

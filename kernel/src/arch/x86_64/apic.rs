@@ -42,6 +42,8 @@ const ICR_ALL_BUT_SELF: u32 = 0b11 << 18;
 const ICR_SELF: u32 = 0b01 << 18;
 
 static BASE: AtomicU64 = AtomicU64::new(0);
+/// Interrupts re-raised by `redeliver_lost_interrupt` (for measurements).
+static REDELIVERED: AtomicU64 = AtomicU64::new(0);
 
 fn read(reg: usize) -> u32 {
     // SAFETY: BASE maps the LAPIC page (set in `init_bsp`); `reg` is a
@@ -143,6 +145,7 @@ fn highest_in_service() -> Option<u8> {
 /// stack as soon as the faulting code resumes.
 pub fn redeliver_lost_interrupt() {
     if let Some(vector) = highest_in_service() {
+        REDELIVERED.fetch_add(1, Ordering::Relaxed);
         eoi();
         write(ICR_HIGH, 0);
         write(ICR_LOW, ICR_SELF | ICR_FIXED | ICR_LEVEL_ASSERT | vector as u32);
@@ -150,6 +153,11 @@ pub fn redeliver_lost_interrupt() {
             core::hint::spin_loop();
         }
     }
+}
+
+/// How many interrupts `redeliver_lost_interrupt` has re-raised.
+pub fn redelivered() -> u64 {
+    REDELIVERED.load(Ordering::Relaxed)
 }
 
 /// Sends an NMI to every other core (used to stop them on a fatal error).
