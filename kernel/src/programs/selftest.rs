@@ -193,7 +193,8 @@ pub fn lostirq(_: &Args) -> Result<(), String> {
         let ok = unsafe { crate::arch::interrupts::spin_on_stack_until_change(low, ticks, old, 1 << 30) };
         // The tick must keep coming afterwards (same core: no preemption).
         let after = ticks.load(Ordering::Relaxed);
-        (ok, wait_until(5_000, || ticks.load(Ordering::Relaxed) >= after + 5))
+        let more = wait_until(5_000, || ticks.load(Ordering::Relaxed) >= after + 5);
+        (ok, more)
     });
     let redelivered = crate::arch::apic::redelivered() - before;
     crate::println!("lostirq: tick_taken={ok} redelivered={redelivered}");

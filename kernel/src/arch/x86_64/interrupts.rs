@@ -49,7 +49,8 @@ pub fn enable_and_hlt_then_disable() {
 
 /// For the self-test of interrupt redelivery (`PROG=lostirq`): with
 /// interrupts enabled and the stack pointer moved to `stack`, spins until
-/// `*word != old` or `spins` rounds pass; returns whether it changed. The
+/// `*word != old` or `spins` rounds pass; returns whether it changed, with
+/// the interrupt flag as it was. The
 /// loop itself touches no stack, so the only pushes below `stack` are
 /// those of interrupt delivery.
 ///
@@ -62,6 +63,8 @@ pub unsafe fn spin_on_stack_until_change(stack: u64, word: &core::sync::atomic::
     // SAFETY: guaranteed by the caller; rsp is restored before the block ends.
     unsafe {
         core::arch::asm!(
+            "pushfq",
+            "pop {flags}",
             "mov {saved}, rsp",
             "mov rsp, {stack}",
             "sti",
@@ -71,8 +74,10 @@ pub unsafe fn spin_on_stack_until_change(stack: u64, word: &core::sync::atomic::
             "dec {left}",
             "jnz 2b",
             "3:",
-            "cli",
             "mov rsp, {saved}",
+            "push {flags}",
+            "popfq",
+            flags = out(reg) _,
             saved = out(reg) _,
             stack = in(reg) stack,
             word = in(reg) word.as_ptr(),
