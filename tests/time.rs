@@ -50,7 +50,7 @@ fn syscall_hands_the_queue_to_an_idle_core() {
     let c = boot(2, &["PROG=syscall", "GOMAXPROCS=1"]);
     assert_success(&c);
     let line = expect_line(&c, "syscall: gomaxprocs=1 ");
-    assert_eq!(field(line, "ran_during_syscall"), 8, "{line}");
+    assert_eq!(field(line, "ran_before_return"), 8, "{line}");
     assert_eq!(field(line, "ran_on_other_cores"), 8, "{line}");
     assert!(field(line, "handoffs") >= 1, "{line}");
 }
@@ -60,5 +60,5 @@ fn syscall_queue_runs_elsewhere_with_a_p_per_core() {
     let c = boot(4, &["PROG=syscall"]);
     assert_success(&c);
     let line = expect_line(&c, "syscall: gomaxprocs=4 ");
-    assert_eq!(field(line, "ran_during_syscall"), 8, "{line}");
+    assert_eq!(field(line, "ran_before_return"), 8, "{line}");
 }

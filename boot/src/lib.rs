@@ -54,9 +54,18 @@ pub fn kernel_elf() -> &'static Path {
     Path::new(env!("GMPOS_KERNEL_ELF"))
 }
 
-/// The command that attaches gdb to a run started with [`Qemu::gdb`].
+/// Where the bootloader places the kernel, a position-independent ELF
+/// linked at 0: the first free 512 GiB slot of the address space (bootloader
+/// 0.11 without ASLR). gdb must add it to every symbol.
+pub const KERNEL_LOAD_OFFSET: u64 = 0x100_0000_0000;
+
+/// The command that attaches gdb to a run started with [`Qemu::gdb`]: the
+/// kernel's symbols at their load address, then the stub. Breakpoints set
+/// while QEMU waits at the reset vector must be `hbreak` (the kernel's
+/// pages are not mapped yet); once the kernel runs, `break` works too.
 pub fn gdb_command() -> String {
-    format!("gdb {} -ex 'target remote :{GDB_PORT}'", shell_quote(&kernel_elf().display().to_string()))
+    let symbols = format!("symbol-file -o {KERNEL_LOAD_OFFSET:#x} {}", kernel_elf().display());
+    format!("gdb -ex {} -ex 'target remote :{GDB_PORT}'", shell_quote(&symbols))
 }
 
 /// How QEMU executes the guest.

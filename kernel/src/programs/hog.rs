@@ -1,11 +1,11 @@
-//! `PROG=hog` (best with GOMAXPROCS=1): one goroutine spins forever and
-//! never yields; another wakes every 50 ms and measures how late it is. The
-//! 10 ms preemption is what lets the sleeper run at all.
+//! `PROG=hog` (best with GOMAXPROCS=1): one goroutine spins and never
+//! yields; another wakes every 50 ms and measures how late it is. The 10 ms
+//! preemption is what lets the sleeper run at all.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::Args;
 use crate::arch::time::nanotime;
@@ -14,33 +14,61 @@ use crate::runtime::{self, WaitGroup, time};
 const PERIOD_NS: u64 = 50_000_000;
 
 pub fn main(args: &Args) -> Result<(), String> {
-    let wakeups = args.n.unwrap_or(20);
-    runtime::go(|| {
-        let mut x = 0u64;
-        loop {
-            x = core::hint::black_box(x.wrapping_add(1));
-        }
-    });
-    let max_late = Arc::new(AtomicU64::new(0));
+    let r = run(1, args.n.unwrap_or(20));
+    crate::println!("hog: wakeups={} max_delay_ms={:.1} preemptions={}", r.wakeups, r.max_late_ms(), r.preemptions);
+    if r.preemptions == 0 {
+        return Err(format!("the hog was never preempted"));
+    }
+    Ok(())
+}
+
+/// What [`run`] saw.
+pub struct Hogged {
+    pub wakeups: u64,
+    pub max_late_ns: u64,
+    /// Preemptions on every P during the run.
+    pub preemptions: u64,
+}
+
+impl Hogged {
+    pub fn max_late_ms(&self) -> f64 {
+        self.max_late_ns as f64 / 1e6
+    }
+}
+
+/// Starts `hogs` goroutines that spin without ever yielding, and a sleeper
+/// that wakes `wakeups` times, 50 ms apart, recording how late it is; stops
+/// the hogs when the sleeper is done.
+pub fn run(hogs: usize, wakeups: u64) -> Hogged {
+    let preempts_before: u64 = runtime::p_stats().map(|s| s.preempts).sum();
+    let stop = Arc::new(AtomicBool::new(false));
     let wg = Arc::new(WaitGroup::new());
-    wg.add(1);
+    wg.add(hogs as i64 + 1);
+    for _ in 0..hogs {
+        let (stop, wg) = (stop.clone(), wg.clone());
+        runtime::go(move || {
+            let mut x = 0u64;
+            // No call into the runtime in here: only preemption stops it.
+            while !stop.load(Ordering::Relaxed) {
+                x = core::hint::black_box(x.wrapping_add(1));
+            }
+            wg.done();
+        });
+    }
+    let max_late = Arc::new(AtomicU64::new(0));
     {
-        let (max_late, wg) = (max_late.clone(), wg.clone());
+        let (max_late, stop, wg) = (max_late.clone(), stop.clone(), wg.clone());
         runtime::go(move || {
             for _ in 0..wakeups {
                 let deadline = nanotime() + PERIOD_NS;
                 time::sleep(PERIOD_NS);
                 max_late.fetch_max(nanotime() - deadline, Ordering::Relaxed);
             }
+            stop.store(true, Ordering::Relaxed);
             wg.done();
         });
     }
     wg.wait();
-    let max_ms = max_late.load(Ordering::Relaxed) as f64 / 1e6;
-    let preempts: u64 = runtime::p_stats().map(|s| s.preempts).sum();
-    crate::println!("hog: wakeups={wakeups} max_delay_ms={max_ms:.1} preemptions={preempts}");
-    if preempts == 0 {
-        return Err(format!("the hog was never preempted"));
-    }
-    Ok(())
+    let preempts_after: u64 = runtime::p_stats().map(|s| s.preempts).sum();
+    Hogged { wakeups, max_late_ns: max_late.load(Ordering::Relaxed), preemptions: preempts_after - preempts_before }
 }

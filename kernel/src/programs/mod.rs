@@ -36,7 +36,7 @@ pub struct Program {
 }
 
 pub static PROGRAMS: &[Program] = &[
-    Program { name: "demo", about: "a short tour: M:N scheduling on every core", main: demo::main },
+    Program { name: "demo", about: "a guided tour of the scheduler, one scene per idea", main: demo::main },
     Program { name: "spawn", about: "spawn N goroutines (default 100000) from one; each must run once", main: spawn::main },
     Program { name: "fib", about: "parallel fork-join Fibonacci of N (default 27), checked", main: fib::main },
     Program { name: "hog", about: "a never-yielding goroutine vs a sleeper (try GOMAXPROCS=1)", main: hog::main },

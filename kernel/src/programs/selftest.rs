@@ -9,14 +9,15 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::Args;
-use crate::arch::{cpu, smp, time};
-use crate::runtime::{self, WaitGroup};
+use crate::arch::{cpu, smp};
+use crate::arch::time::nanotime;
+use crate::runtime::{self, WaitGroup, time};
 
 /// Spins (the G is alone on its P) until `done()` or `ms` milliseconds pass.
 fn wait_until(ms: u64, done: impl Fn() -> bool) -> bool {
-    let deadline = time::nanotime() + ms * 1_000_000;
+    let deadline = nanotime() + ms * 1_000_000;
     while !done() {
-        if time::nanotime() > deadline {
+        if nanotime() > deadline {
             return false;
         }
         core::hint::spin_loop();
@@ -24,15 +25,37 @@ fn wait_until(ms: u64, done: impl Fn() -> bool) -> bool {
     true
 }
 
-/// `PROG=timer`: every core takes LAPIC timer interrupts.
+/// `PROG=timer`: every busy core takes LAPIC timer interrupts, and an idle
+/// core other than core 0 (sysmon's) takes none. Phase 1 keeps every core
+/// busy with a spinning goroutine per P; phase 2 lets them all go idle for
+/// 100 ms.
 pub fn timer(args: &Args) -> Result<(), String> {
     const WANT: u64 = 20;
+    if runtime::gomaxprocs() != args.ncpu {
+        return Err("needs a P on every core (leave GOMAXPROCS unset)".into());
+    }
     let ticks = |i| cpu::get(i).map_or(0, |c| c.ticks.load(Ordering::Relaxed));
     let start: Vec<u64> = (0..args.ncpu).map(ticks).collect();
-    let all_ticked = wait_until(5_000, || (0..args.ncpu).all(|i| ticks(i) >= start[i] + WANT));
+    let all_ticked = Arc::new(AtomicBool::new(false));
+    let wg = Arc::new(WaitGroup::new());
+    wg.add(args.ncpu as i64 - 1);
+    for _ in 1..args.ncpu {
+        let (all_ticked, wg) = (all_ticked.clone(), wg.clone());
+        runtime::go(move || {
+            wait_until(5_000, || all_ticked.load(Ordering::Relaxed));
+            wg.done();
+        });
+    }
+    let ok = wait_until(5_000, || (0..args.ncpu).all(|i| ticks(i) >= start[i] + WANT));
+    all_ticked.store(true, Ordering::Relaxed);
+    wg.wait();
     let counts: Vec<String> = (0..args.ncpu).map(|i| format!("{}", ticks(i) - start[i])).collect();
-    crate::println!("timer: ticks=[{}]", counts.join(" "));
-    if !all_ticked {
+
+    let before: Vec<u64> = (0..args.ncpu).map(ticks).collect();
+    time::sleep(100_000_000);
+    let idle: Vec<String> = (0..args.ncpu).map(|i| format!("{}", ticks(i) - before[i])).collect();
+    crate::println!("timer: ticks=[{}] idle_ticks=[{}]", counts.join(" "), idle.join(" "));
+    if !ok {
         return Err(format!("some core took fewer than {WANT} ticks in 5 s"));
     }
     Ok(())

@@ -15,6 +15,40 @@ use crate::sync::IrqLock;
 
 pub fn main(args: &Args) -> Result<(), String> {
     let n = args.n.unwrap_or(10_000) as usize;
+    if n == 0 {
+        return Err("N must be at least 1".into());
+    }
+    let l = sleepers(n, 1_000_000_000);
+    let in_order = timers_fire_in_deadline_order();
+    crate::println!(
+        "sleep: n={n} late_p50_us={} late_p99_us={} max_us={} early={} timer_order={}",
+        l.p50_us,
+        l.p99_us,
+        l.max_us,
+        l.early,
+        if in_order { "ok" } else { "WRONG" }
+    );
+    if l.early != 0 {
+        return Err(format!("{} sleepers woke before their deadline", l.early));
+    }
+    if !in_order {
+        return Err("timers fired out of deadline order".into());
+    }
+    Ok(())
+}
+
+/// How late sleepers woke.
+pub struct Lateness {
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+    /// Sleepers that woke before their deadline (must be 0).
+    pub early: u64,
+}
+
+/// `n` goroutines sleep random durations up to `max_ns`; each measures how
+/// late it woke.
+pub fn sleepers(n: usize, max_ns: u64) -> Lateness {
     let late_ns: Arc<Vec<AtomicU64>> = Arc::new((0..n).map(|_| AtomicU64::new(0)).collect());
     let early = Arc::new(AtomicU64::new(0));
     let wg = Arc::new(WaitGroup::new());
@@ -24,7 +58,7 @@ pub fn main(args: &Args) -> Result<(), String> {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        let duration = 1_000 + rng % 1_000_000_000;
+        let duration = 1_000 + rng % max_ns;
         let (late_ns, early, wg) = (late_ns.clone(), early.clone(), wg.clone());
         runtime::go(move || {
             let deadline = nanotime() + duration;
@@ -41,22 +75,7 @@ pub fn main(args: &Args) -> Result<(), String> {
     let mut late: Vec<u64> = late_ns.iter().map(|l| l.load(Ordering::Relaxed) / 1000).collect();
     late.sort_unstable();
     let pct = |p: usize| late[(late.len() * p / 100).min(late.len() - 1)];
-    let early = early.load(Ordering::Relaxed);
-    let in_order = timers_fire_in_deadline_order();
-    crate::println!(
-        "sleep: n={n} late_p50_us={} late_p99_us={} max_us={} early={early} timer_order={}",
-        pct(50),
-        pct(99),
-        late[late.len() - 1],
-        if in_order { "ok" } else { "WRONG" }
-    );
-    if early != 0 {
-        return Err(format!("{early} sleepers woke before their deadline"));
-    }
-    if !in_order {
-        return Err("timers fired out of deadline order".into());
-    }
-    Ok(())
+    Lateness { p50_us: pct(50), p99_us: pct(99), max_us: late[late.len() - 1], early: early.load(Ordering::Relaxed) }
 }
 
 static FIRED: IrqLock<Vec<u64>> = IrqLock::new(Vec::new());

@@ -37,7 +37,7 @@ use super::g::NO_M;
 use super::m::M;
 use super::p::{P, PStatus};
 use super::sched::sched;
-use crate::arch::{interrupts, smp};
+use crate::arch::{interrupts, smp, time};
 
 /// Go's `acquirep`: `m` takes `pp`, which must be idle.
 pub(super) fn acquirep(m: &M, pp: &P) {
@@ -59,10 +59,21 @@ pub(super) fn releasep(m: &M) -> &'static P {
 /// The caller has already put `m` on the idle list.
 pub(super) fn stopm(m: &M) {
     m.blocked.store(true, Ordering::Relaxed);
+    // A core without a P has nothing to tick for — no G to preempt, no
+    // timers of its own — so it stops its tick and sleeps until `startm`'s
+    // IPI (Go's idle M blocks on a futex the same way). Core 0 keeps
+    // ticking: its tick is sysmon, which must watch the others.
+    let tickless = m.id != 0;
+    if tickless {
+        time::stop_tick();
+    }
     // `sti; hlt` is atomic with respect to interrupts: an IPI sent after we
     // checked `nextp` still ends the `hlt`, so no wakeup is lost.
     while m.nextp.load(Ordering::Acquire).is_null() {
         interrupts::enable_and_hlt_then_disable();
+    }
+    if tickless {
+        time::start_tick();
     }
     m.blocked.store(false, Ordering::Relaxed);
     let pp = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);

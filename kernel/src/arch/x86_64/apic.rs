@@ -111,6 +111,11 @@ pub fn timer_start_periodic(count: u32) {
     write(TIMER_INITIAL, count);
 }
 
+/// Stops the timer (an initial count of 0 stops it in every mode).
+pub fn timer_stop() {
+    write(TIMER_INITIAL, 0);
+}
+
 fn send(apic_id: u32, low: u32) {
     write(ICR_HIGH, apic_id << 24);
     write(ICR_LOW, low);

@@ -72,7 +72,13 @@ pub fn calibrate() {
     }
 }
 
-/// Starts this core's periodic tick.
+/// Starts (or restarts) this core's periodic tick.
 pub fn start_tick() {
     apic::timer_start_periodic(LAPIC_TICKS_PER_PERIOD.load(Ordering::Relaxed));
+}
+
+/// Stops this core's tick: from now on only other interrupts (an IPI, a
+/// device) end a `hlt`.
+pub fn stop_tick() {
+    apic::timer_stop();
 }
