@@ -45,7 +45,7 @@ help:
 	@echo 'Targets (each installs what it needs first):'
 	@echo '  make run     boot the kernel, serial console on this terminal (Ctrl-A X quits)'
 	@echo '  make test    build everything and run all tests (host unit tests and QEMU boots)'
-	@echo '  make loom    model-check the run queue with loom'
+	@echo '  make loom    model-check the run queue and the frame free list with loom'
 	@echo '  make gdb     boot paused, waiting for gdb on localhost:1234'
 	@echo '  make image   build the BIOS disk image and print its path'
 	@echo '  make deps    install the pinned Rust toolchain and QEMU if missing'
@@ -76,7 +76,7 @@ test: deps
 	$(CARGO) test
 
 loom: toolchain
-	$(CARGO) test --release --features loom --test runq_loom
+	$(CARGO) test --release --features loom --test runq_loom --test freestack_loom
 
 image: toolchain
 	@$(GMPOS_RUN) --print-image

@@ -7,31 +7,17 @@
 //!
 //! - frames never handed out are taken with one `fetch_add` on a bump
 //!   index that numbers every usable frame (region after region);
-//! - freed frames go on a Treiber stack, linked through a side table of
-//!   `u32` links, one per frame (Linux keeps such per-frame data in its
-//!   `struct page`), so no link is ever stored in a frame somebody else may
-//!   be writing.
-//!
-//! # Memory ordering of the free stack
-//!
-//! `FREE` packs the index + 1 of the top frame (0: empty) in its low 32 bits
-//! and a tag in its high 32 bits. `free` stores the link (Relaxed) and
-//! publishes it with a Release CAS of the head; `alloc` loads the head with
-//! Acquire, so it sees the link written before that head was published,
-//! reads the link and CASes the head to it. If another core popped or
-//! pushed meanwhile, the head's value differs and the CAS fails, so a stale
-//! link is never installed. The tag, incremented by every successful push
-//! and pop, is what makes "differs" true even when the same frame is back on
-//! top (the ABA problem): a core would have to stall across exactly 2^32
-//! operations on the pool for a stale CAS to succeed.
+//! - freed frames go on a lock-free stack of frame indices
+//!   (`freestack.rs`), whose links live in a side table, one `u32` per
+//!   frame (Linux keeps such per-frame data in its `struct page`).
 
-use alloc::boxed::Box;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
 use x86_64::PhysAddr;
 use x86_64::structures::paging::{FrameAllocator, PhysFrame, Size4KiB};
 
+use super::freestack::FreeStack;
 use super::phys_to_virt;
 
 const PAGE: u64 = 4096;
@@ -55,10 +41,8 @@ struct Pool {
     total: u64,
     /// Index of the next never-allocated frame.
     bump: AtomicU64,
-    /// Head of the free stack: tag << 32 | (index + 1), see the module notes.
-    free: AtomicU64,
-    /// Link of each free frame to the one below it (index + 1, 0: none).
-    links: Box<[AtomicU32]>,
+    /// Freed frames, by index.
+    free: FreeStack,
     /// Frames handed out and not freed (for measurements).
     in_use: AtomicU64,
 }
@@ -89,14 +73,12 @@ pub(super) fn init(regions: &MemoryRegions, skip_start: u64, skip_end: u64) {
             add(skip_end, r.end);
         }
     }
-    assert!(total < u32::MAX as u64, "too many frames for 32-bit links");
     POOL.call_once(|| Pool {
         regions: pool_regions,
         count,
         total,
         bump: AtomicU64::new(0),
-        free: AtomicU64::new(0),
-        links: (0..total).map(|_| AtomicU32::new(0)).collect(),
+        free: FreeStack::new(total as usize),
         in_use: AtomicU64::new(0),
     });
 }
@@ -119,42 +101,14 @@ impl Pool {
             .expect("frames::free: not a pool frame");
         r.first + (addr - r.start) / PAGE
     }
-
-    fn pop(&self) -> Option<u64> {
-        let mut head = self.free.load(Ordering::Acquire);
-        loop {
-            let top = head as u32;
-            if top == 0 {
-                return None;
-            }
-            let below = self.links[top as usize - 1].load(Ordering::Relaxed);
-            let new = ((head >> 32).wrapping_add(1) << 32) | below as u64;
-            match self.free.compare_exchange_weak(head, new, Ordering::Acquire, Ordering::Acquire) {
-                Ok(_) => return Some(top as u64 - 1),
-                Err(h) => head = h,
-            }
-        }
-    }
-
-    fn push(&self, index: u64) {
-        let mut head = self.free.load(Ordering::Relaxed);
-        loop {
-            self.links[index as usize].store(head as u32, Ordering::Relaxed);
-            let new = ((head >> 32).wrapping_add(1) << 32) | (index + 1);
-            match self.free.compare_exchange_weak(head, new, Ordering::Release, Ordering::Relaxed) {
-                Ok(_) => return,
-                Err(h) => head = h,
-            }
-        }
-    }
 }
 
 /// Allocates one zeroed 4 KiB frame, or `None` when memory is exhausted.
 /// Lock-free: safe in the page-fault handler.
 pub fn alloc() -> Option<PhysFrame> {
     let pool = pool();
-    let index = match pool.pop() {
-        Some(i) => i,
+    let index = match pool.free.pop() {
+        Some(i) => i as u64,
         None => {
             let i = pool.bump.fetch_add(1, Ordering::Relaxed);
             if i >= pool.total {
@@ -175,7 +129,7 @@ pub fn alloc() -> Option<PhysFrame> {
 /// core may still reach it through a stale TLB entry.
 pub fn free(frame: PhysFrame) {
     let pool = pool();
-    pool.push(pool.index(frame));
+    pool.free.push(pool.index(frame) as usize);
     pool.in_use.fetch_sub(1, Ordering::Relaxed);
 }
 

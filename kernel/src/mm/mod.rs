@@ -10,6 +10,7 @@
 //! page-fault handler maps stack pages.
 
 pub mod frames;
+mod freestack;
 pub mod heap;
 mod pte;
 pub mod stack;
