@@ -65,6 +65,11 @@ fn stop_the_world_while_every_p_runs_a_hog() {
     let c = boot(4, &["PROG=stw", "N=10"]);
     assert_success(&c);
     expect_line(&c, "stw: stops=10 hogs=4 frozen=ok");
+    // The dump, taken in an interrupt handler with the world stopped, lists
+    // the four hogs (running or runnable) and the main goroutine.
+    let dump = expect_line(&c, "SIGQUIT: goroutine dump (");
+    assert!(dump.contains("(5 goroutines)"), "{dump}");
+    expect_line(&c, "stw: dump from interrupt context on cpu ");
 }
 
 #[test]

@@ -1,15 +1,18 @@
 //! `PROG=stw`: every P runs a hog — a goroutine that never yields — and the
 //! main goroutine stops the world N times (default 20). While the world is
 //! stopped no hog may advance; after it restarts every hog must advance.
+//! Last, another core takes a goroutine dump from its interrupt handler
+//! (where Ctrl-\ takes it), which stops the world from interrupt context.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::Args;
 use crate::arch::time::nanotime;
+use crate::arch::{cpu, smp};
 use crate::runtime::{self, start_the_world, stop_the_world, time};
 
 /// Spins for `ns` nanoseconds (the world is stopped: there is no one to
@@ -58,5 +61,24 @@ pub fn main(args: &Args) -> Result<(), String> {
         }
     }
     crate::println!("stw: stops={stops} hogs={hogs} frozen=ok longest_stop_us={}", longest / 1000);
+
+    static DUMPED: AtomicBool = AtomicBool::new(false);
+    let other = (cpu::id() + 1) % args.ncpu;
+    smp::call(
+        other,
+        |_| {
+            runtime::sigquit();
+            DUMPED.store(true, Ordering::Release);
+        },
+        0,
+    )?;
+    let deadline = nanotime() + 10_000_000_000;
+    while !DUMPED.load(Ordering::Acquire) {
+        if nanotime() > deadline {
+            return Err("the goroutine dump from an interrupt handler did not finish in 10 s".into());
+        }
+        time::sleep(1_000_000);
+    }
+    crate::println!("stw: dump from interrupt context on cpu {other} done");
     Ok(())
 }
