@@ -12,6 +12,10 @@ MEM     ?= 8192
 ACCEL   ?= tcg
 TIMEOUT ?= 600
 ICOUNT  ?=
+# Host ports (on 127.0.0.1) forwarded to the kernel's HTTP server (port 80)
+# and echo server (port 7, TCP and UDP); 0 = none.
+HTTP_PORT ?= 8080
+ECHO_PORT ?= 7777
 
 # What the kernel is told: passed as KEY=VALUE words, each only when set.
 # Set them on the make command line (`make run PROG=spawn GOMAXPROCS=2`); they
@@ -29,7 +33,8 @@ QEMU_BIN ?= qemu-system-x86_64
 # The pinned toolchain is named once, in rust-toolchain.toml.
 TOOLCHAIN := $(shell sed -n 's/^channel *= *"\([^"]*\)".*/\1/p' rust-toolchain.toml)
 
-RUN_FLAGS = --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --timeout $(TIMEOUT) $(if $(filter-out 0,$(ICOUNT)),--icount)
+RUN_FLAGS = --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --timeout $(TIMEOUT) $(if $(filter-out 0,$(ICOUNT)),--icount) \
+	--http-port $(HTTP_PORT) --echo-port $(ECHO_PORT)
 KERNEL_WORDS = $(foreach v,PROG GOMAXPROCS GODEBUG N CPU,$(if $($(v)),'$(v)=$($(v))'))
 # Builds gmpos-run (with cargo's usual progress and warnings, shown once) and
 # runs the binary cargo reports, so that the recipe's status is gmpos-run's.
@@ -61,10 +66,13 @@ help:
 	@echo '  ACCEL       tcg or kvm ($(ACCEL))'
 	@echo '  TIMEOUT     seconds before QEMU is killed, 0 = never ($(TIMEOUT))'
 	@echo '  ICOUNT      1 = exact instruction-count timing, one host thread ($(or $(ICOUNT),unset))'
+	@echo '  HTTP_PORT   host port on 127.0.0.1 for the kernel'"'"'s HTTP server, 0 = none ($(HTTP_PORT))'
+	@echo '  ECHO_PORT   host port (TCP and UDP) for the echo server, 0 = none ($(ECHO_PORT))'
 	@echo
 	@echo 'Examples: make run SMP=8 PROG=demo GODEBUG=schedtrace=100'
 	@echo '          make run PROG=million        (1,000,000 goroutines; MEM=8192 is sized for it)'
 	@echo '          make run PROG=procresize GODEBUG=schedtrace=100'
+	@echo '          make run PROG=httpd, then: curl http://127.0.0.1:$(HTTP_PORT)/'
 
 run: deps
 	@$(GMPOS_RUN) $(RUN_FLAGS) $(KERNEL_WORDS)

@@ -2,7 +2,8 @@
 //!
 //! The kernel's files are included by path, so the host tests exercise the
 //! very code that runs on bare metal. With `--features loom` the run queue
-//! uses loom's atomics (see `tests/runq_loom.rs`).
+//! uses loom's atomics (see `tests/runq_loom.rs`). The channel wait queues
+//! (`sudog.rs`) are tested in `tests/sudog.rs`.
 
 /// Mirrors `kernel/src/runtime/`. The `#[path]` on this inline module sets
 /// the directory that the `#[path]`s inside it are relative to.
@@ -10,6 +11,14 @@
 pub mod runtime {
     #[path = "runq.rs"]
     pub mod runq;
+
+    /// On the host a goroutine is just something a sudog points to.
+    pub mod g {
+        pub struct G;
+    }
+
+    #[path = "sudog.rs"]
+    pub mod sudog;
 }
 
 extern crate alloc;
@@ -23,3 +32,10 @@ pub mod mm {
 
 #[path = "../kernel/src/cmdline.rs"]
 pub mod cmdline;
+
+/// Mirrors `kernel/src/programs/` (only its pure parts).
+#[path = "../kernel/src/programs"]
+pub mod programs {
+    #[path = "http.rs"]
+    pub mod http;
+}

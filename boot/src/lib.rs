@@ -11,6 +11,7 @@
 //! | disk image | the BIOS image `boot/build.rs` makes ([`bios_image`]) |
 //! | console | COM1 (0x3f8), QEMU's `-serial` |
 //! | command line | whitespace-separated `KEY=VALUE` words in the fw_cfg file [`CMDLINE_FW_CFG`]; the file is **absent** when there are no words (QEMU rejects an empty string) |
+//! | network | a virtio-net card on QEMU user networking (guest 10.0.2.15, gateway 10.0.2.2), always present; [`Forward`]s make guest ports reachable on the host's 127.0.0.1 |
 //! | result | the kernel writes [`EXIT_SUCCESS`] or [`EXIT_FAILURE`] to the isa-debug-exit port [`EXIT_PORT`]; QEMU then exits with `(value << 1) \| 1`, 33 or 35 |
 //!
 //! Anything else is a failure of some kind, and [`Outcome`] says which: QEMU
@@ -22,6 +23,7 @@ use std::fmt;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -43,6 +45,44 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 pub const MAX_SMP: u32 = 255;
 /// The TCP port of QEMU's gdb stub (`-s`).
 pub const GDB_PORT: u16 = 1234;
+
+/// The guest port the kernel's HTTP server (`PROG=httpd`) listens on.
+pub const HTTP_GUEST_PORT: u16 = 80;
+/// The guest port of the echo server (`PROG=echo`), TCP and UDP.
+pub const ECHO_GUEST_PORT: u16 = 7;
+
+/// A transport protocol, for port forwarding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+/// A host port on 127.0.0.1 forwarded to a guest port (QEMU's `hostfwd`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forward {
+    pub proto: Proto,
+    pub host_port: u16,
+    pub guest_port: u16,
+}
+
+impl Forward {
+    pub fn tcp(host_port: u16, guest_port: u16) -> Forward {
+        Forward { proto: Proto::Tcp, host_port, guest_port }
+    }
+
+    pub fn udp(host_port: u16, guest_port: u16) -> Forward {
+        Forward { proto: Proto::Udp, host_port, guest_port }
+    }
+
+    fn hostfwd(&self) -> String {
+        let proto = match self.proto {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        };
+        format!("hostfwd={proto}:127.0.0.1:{}-:{}", self.host_port, self.guest_port)
+    }
+}
 
 /// The BIOS disk image built by `boot/build.rs`.
 pub fn bios_image() -> &'static Path {
@@ -129,6 +169,8 @@ pub struct Qemu {
     pub gdb: bool,
     /// Kernel command line words, each `KEY=VALUE` (see [`check_word`]).
     pub args: Vec<String>,
+    /// Host ports forwarded to the guest (none by default).
+    pub forwards: Vec<Forward>,
     /// The disk image to boot; [`bios_image`] unless changed.
     pub image: PathBuf,
 }
@@ -145,6 +187,7 @@ impl Qemu {
             timeout: Some(DEFAULT_TIMEOUT),
             gdb: false,
             args: Vec::new(),
+            forwards: Vec::new(),
             image: bios_image().to_path_buf(),
         }
     }
@@ -173,6 +216,14 @@ impl Qemu {
         for word in &self.args {
             check_word(word).map_err(RunError::Invalid)?;
         }
+        for (i, f) in self.forwards.iter().enumerate() {
+            if f.host_port == 0 || f.guest_port == 0 {
+                return Err(RunError::Invalid(format!("port 0 cannot be forwarded ({f:?})")));
+            }
+            if self.forwards[..i].iter().any(|g| g.proto == f.proto && g.host_port == f.host_port) {
+                return Err(RunError::Invalid(format!("host port {} is forwarded twice", f.host_port)));
+            }
+        }
         Ok(())
     }
 
@@ -196,6 +247,10 @@ impl Qemu {
         push(&["-drive", &format!("format=raw,file={}", qemu_escape(&self.image.display().to_string()))]);
         push(&["-display", "none", "-no-reboot"]);
         push(&["-device", &format!("isa-debug-exit,iobase={EXIT_PORT:#x},iosize=0x04")]);
+        let netdev: String =
+            std::iter::once("user,id=n0".to_string()).chain(self.forwards.iter().map(Forward::hostfwd)).collect::<Vec<_>>().join(",");
+        // No option ROM: the BIOS would otherwise load iPXE for nothing.
+        push(&["-netdev", &netdev, "-device", "virtio-net-pci,netdev=n0,romfile="]);
         push(&[
             "-serial",
             match console {
@@ -266,6 +321,39 @@ impl Qemu {
         wait(&mut child.0, self.timeout).map_err(RunError::Io)
     }
 
+    /// Boots with the serial console captured and returns at once, for a
+    /// host program (a test) that talks to the guest over the network while
+    /// it runs. [`Running::stop`] ends the run.
+    pub fn spawn_captured(&self) -> Result<Running, RunError> {
+        let mut cmd = self.prepare(Console::Captured)?;
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = Reaper(spawn(cmd)?);
+        let serial = Arc::new((Mutex::new(String::new()), Condvar::new()));
+        let stdout = child.0.stdout.take();
+        let sink = serial.clone();
+        let reader = thread::spawn(move || {
+            let Some(mut pipe) = stdout else { return };
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let (text, changed) = &*sink;
+                text.lock().unwrap_or_else(|e| e.into_inner()).push_str(&String::from_utf8_lossy(&buf[..n]).replace('\r', ""));
+                changed.notify_all();
+            }
+        });
+        let stderr = drain(child.0.stderr.take());
+        Ok(Running {
+            child,
+            serial,
+            reader: Some(reader),
+            stderr: Some(stderr),
+            start: Instant::now(),
+            command_line: self.command_line(Console::Captured),
+        })
+    }
+
     fn prepare(&self, console: Console) -> Result<Command, RunError> {
         self.check()?;
         if !self.image.is_file() {
@@ -290,6 +378,74 @@ pub struct Captured {
     pub elapsed: Duration,
     /// The command that was run, for pasting into a shell.
     pub command_line: String,
+}
+
+/// A run started with [`Qemu::spawn_captured`]. Dropping it kills QEMU.
+pub struct Running {
+    child: Reaper,
+    serial: Arc<(Mutex<String>, Condvar)>,
+    reader: Option<thread::JoinHandle<()>>,
+    stderr: Option<thread::JoinHandle<String>>,
+    start: Instant,
+    command_line: String,
+}
+
+impl Running {
+    /// The serial output so far.
+    pub fn serial(&self) -> String {
+        self.serial.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits up to `timeout` for a serial line starting with `prefix` and
+    /// returns it; `None` if it did not come (or QEMU exited first).
+    pub fn wait_for_line(&mut self, prefix: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        let serial = self.serial.clone();
+        let (text, changed) = &*serial;
+        let mut guard = text.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(line) = guard.lines().find(|l| l.starts_with(prefix)) {
+                // Only a complete line (the kernel may be mid-way through it).
+                if guard.contains(&format!("{line}\n")) {
+                    return Some(line.to_string());
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline || !self.is_running() {
+                return None;
+            }
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            guard = changed.wait_timeout(guard, wait).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    /// Whether QEMU is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.0.try_wait(), Ok(None))
+    }
+
+    /// Ends the run (if QEMU is still up, it is killed and the outcome is
+    /// [`Outcome::TimedOut`] with the time it ran) and returns what it said.
+    pub fn stop(mut self) -> Captured {
+        let outcome = match self.child.0.try_wait() {
+            Ok(Some(status)) => Outcome::from_status(status),
+            _ => {
+                terminate(&mut self.child.0);
+                Outcome::TimedOut(self.start.elapsed())
+            }
+        };
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        let qemu_stderr = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        Captured {
+            outcome,
+            serial: self.serial(),
+            qemu_stderr,
+            elapsed: self.start.elapsed(),
+            command_line: self.command_line.clone(),
+        }
+    }
 }
 
 /// How a run ended.
@@ -569,6 +725,21 @@ mod tests {
         assert!(!a.contains(&"-fw_cfg".to_string()));
         assert!(!a.contains(&"-icount".to_string()));
         assert!(!a.contains(&"-S".to_string()));
+    }
+
+    #[test]
+    fn network_card_always_and_forwards_on_request() {
+        let a = Qemu::new(1).qemu_args(Console::Captured);
+        assert!(has(&a, ["-netdev", "user,id=n0"]));
+        assert!(has(&a, ["-device", "virtio-net-pci,netdev=n0,romfile="]));
+        let mut q = Qemu::new(1);
+        q.forwards = vec![Forward::tcp(8080, HTTP_GUEST_PORT), Forward::udp(7777, ECHO_GUEST_PORT)];
+        let a = q.qemu_args(Console::Captured);
+        assert!(has(&a, ["-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:127.0.0.1:7777-:7"]));
+        q.forwards.push(Forward::tcp(8080, 81));
+        assert!(q.check().is_err());
+        q.forwards = vec![Forward::tcp(0, 80)];
+        assert!(q.check().is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Exit status: 0 when the kernel reports success, 1 for any other end of the
 //! run, 2 for a usage error.
 
-use boot::{Accel, Outcome, Qemu, RunError};
+use boot::{Accel, Forward, Outcome, Qemu, RunError};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -22,6 +22,10 @@ Options:
   --icount          one virtual ns per guest instruction: exact, repeatable
                     timing; runs all vCPUs on one host thread
   --gdb             start paused with a gdb stub on localhost:1234
+  --http-port P     forward 127.0.0.1:P on this host to the guest's TCP port 80
+                    (PROG=httpd); 0 = no forwarding (the default)
+  --echo-port P     forward 127.0.0.1:P, TCP and UDP, to the guest's port 7
+                    (PROG=echo); 0 = no forwarding (the default)
   --print-cmd       print the QEMU command line and exit
   --print-image     print the path of the BIOS disk image and exit
   -h, --help        print this help and exit
@@ -69,6 +73,9 @@ fn main() -> ExitCode {
 fn run(q: &Qemu) -> ExitCode {
     let words = if q.args.is_empty() { "with no arguments".to_string() } else { q.kernel_cmdline() };
     eprintln!("gmpos-run: booting {words} on {}; Ctrl-A X quits", q.describe());
+    for f in &q.forwards {
+        eprintln!("gmpos-run: {:?} 127.0.0.1:{} -> guest port {}", f.proto, f.host_port, f.guest_port);
+    }
     if q.gdb {
         eprintln!("gmpos-run: QEMU waits for gdb; in another terminal run:");
         eprintln!("    {}", boot::gdb_command());
@@ -129,6 +136,17 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<(Action, Qemu), String> {
             }
             "--accel" => q.accel = value("--accel")?.parse()?,
             "--timeout" => timeout = Some(number(&value("--timeout")?, "--timeout")?),
+            "--http-port" => match number(&value("--http-port")?, "--http-port")? {
+                0 => {}
+                port => q.forwards.push(Forward::tcp(port, boot::HTTP_GUEST_PORT)),
+            },
+            "--echo-port" => match number(&value("--echo-port")?, "--echo-port")? {
+                0 => {}
+                port => {
+                    q.forwards.push(Forward::tcp(port, boot::ECHO_GUEST_PORT));
+                    q.forwards.push(Forward::udp(port, boot::ECHO_GUEST_PORT));
+                }
+            },
             "--icount" | "--gdb" | "--print-cmd" | "--print-image" | "--help" | "-h" | "--"
                 if inline.is_some() =>
             {
@@ -153,7 +171,28 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<(Action, Qemu), String> {
         return Err("--icount needs TCG; it cannot be used with --accel kvm".into());
     }
     q.check().map_err(|e| e.to_string())?;
+    if matches!(action, Action::Run) {
+        check_ports_free(&q)?;
+    }
     Ok((action, q))
+}
+
+/// QEMU fails with a terse message when a forwarded port is taken: say
+/// which one, and how to choose another.
+fn check_ports_free(q: &Qemu) -> Result<(), String> {
+    for f in &q.forwards {
+        let free = match f.proto {
+            boot::Proto::Tcp => std::net::TcpListener::bind(("127.0.0.1", f.host_port)).is_ok(),
+            boot::Proto::Udp => std::net::UdpSocket::bind(("127.0.0.1", f.host_port)).is_ok(),
+        };
+        if !free {
+            return Err(format!(
+                "host port {} ({:?}) is already in use; pick another (make: HTTP_PORT=... / ECHO_PORT=...)",
+                f.host_port, f.proto
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn number<T: std::str::FromStr>(s: &str, flag: &str) -> Result<T, String> {

@@ -66,6 +66,16 @@ pub fn exception(f: Fault) -> ! {
     qemu::exit(qemu::ExitCode::Failure)
 }
 
+/// Ends the run with Go's kind of report for an error no program can
+/// recover from — a runtime panic (`send on closed channel`), or a fatal
+/// error (`all goroutines are asleep - deadlock!`): stops the other cores,
+/// prints `report`, and exits with a failure status.
+pub fn fatal(report: core::fmt::Arguments) -> ! {
+    stop_the_machine();
+    print_emergency(report);
+    qemu::exit(qemu::ExitCode::Failure)
+}
+
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
     stop_the_machine();

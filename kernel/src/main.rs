@@ -3,7 +3,7 @@
 //! M:N onto them. See `runtime/` for the scheduler and `docs/` for the guide.
 //!
 //! Start-up flows one way: console → memory → ACPI → this core's hardware →
-//! command line → the other cores → the runtime, which runs the chosen
+//! command line → the network card → the other cores → the runtime, which runs the chosen
 //! program as the main goroutine.
 
 #![no_std]
@@ -17,6 +17,7 @@ mod cmdline;
 mod drivers;
 mod fault;
 mod mm;
+mod net;
 mod programs;
 mod runtime;
 mod sync;
@@ -53,6 +54,10 @@ fn kmain(boot: &'static mut BootInfo) -> ! {
     let line = drivers::fw_cfg::read_file("opt/gmpos/cmdline").unwrap_or_default();
     let config = cmdline::parse(&line).unwrap_or_else(|e| fail(&e));
     let program = programs::find(config.prog).unwrap_or_else(|| fail(&programs::unknown(config.prog)));
+
+    if let Err(e) = net::init(machine.ecam_bus0) {
+        println!("gmpos: no network: {e}");
+    }
 
     let started = arch::smp::start_aps(&machine.ap_apic_ids, ap_main);
     let deadline = arch::time::nanotime() + 1_000_000_000;

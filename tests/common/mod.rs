@@ -9,7 +9,7 @@
 //! its QEMU starts, not while it waits for a turn.
 #![allow(dead_code, unused_imports)] // each test file uses a different part of this
 
-pub use boot::{Accel, Captured, Outcome, Qemu};
+pub use boot::{Accel, Captured, Forward, Outcome, Qemu, Running};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -41,6 +41,62 @@ pub fn boot_with(q: &Qemu) -> Captured {
         eprintln!("--- QEMU's messages ---\n{}", c.qemu_stderr.trim_end());
     }
     c
+}
+
+/// A TCP port on 127.0.0.1 that is free right now (bound, then released),
+/// for forwarding to the guest.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+/// A kernel that keeps running (a server) while the test talks to it.
+pub struct Server {
+    running: Option<Running>,
+    _turn: Turn,
+}
+
+/// Boots a server program with host ports forwarded to it; returns once
+/// QEMU has started (see [`Server::wait_for_line`]).
+pub fn start_server(q: &Qemu) -> Server {
+    let turn = Turn::take();
+    let running = q.spawn_captured().unwrap_or_else(|e| panic!("could not run QEMU: {e}"));
+    Server { running: Some(running), _turn: turn }
+}
+
+impl Server {
+    /// Waits for a serial line starting with `prefix`; panics (showing the
+    /// serial output) if it does not come within `secs` seconds.
+    #[track_caller]
+    pub fn wait_for_line(&mut self, prefix: &str, secs: u64) -> String {
+        let running = self.running.as_mut().expect("server running");
+        match running.wait_for_line(prefix, Duration::from_secs(secs)) {
+            Some(line) => line,
+            None => panic!("no serial line starting with {prefix:?} within {secs} s; serial:\n{}", running.serial()),
+        }
+    }
+
+    /// Whether the kernel is still running (it has not crashed or exited).
+    pub fn is_running(&mut self) -> bool {
+        self.running.as_mut().is_some_and(|r| r.is_running())
+    }
+
+    /// Stops QEMU and prints the serial output into the test's output.
+    pub fn stop(mut self) -> Captured {
+        let c = self.running.take().expect("server running").stop();
+        eprintln!("$ {}", c.command_line);
+        eprintln!("--- serial: {:.1} s, {} ---\n{}\n--- end of serial ---", c.elapsed.as_secs_f64(), c.outcome, c.serial);
+        c
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            let c = running.stop();
+            eprintln!("--- serial ({}) ---\n{}\n--- end of serial ---", c.outcome, c.serial);
+        }
+    }
 }
 
 /// Panics unless the kernel reported success.

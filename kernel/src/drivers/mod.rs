@@ -2,3 +2,5 @@
 
 pub mod fw_cfg;
 pub mod serial;
+pub mod virtio_hal;
+pub mod virtio_net;

@@ -20,7 +20,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
 use x86_64::registers::control::Cr3;
 use x86_64::structures::paging::{
-    Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame, Size4KiB,
+    Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame, Size4KiB, Translate,
 };
 use x86_64::{PhysAddr, VirtAddr};
 
@@ -34,6 +34,12 @@ static PAGE_TABLE: IrqLock<Option<OffsetPageTable<'static>>> = IrqLock::new_glob
 /// The virtual address at which the physical-memory window shows `phys`.
 pub fn phys_to_virt(phys: PhysAddr) -> VirtAddr {
     VirtAddr::new(phys.as_u64() + PHYS_OFFSET.load(Ordering::Relaxed))
+}
+
+/// The physical address that `virt` maps to, if it is mapped (for devices
+/// that read memory by physical address: DMA).
+pub fn virt_to_phys(virt: VirtAddr) -> Option<PhysAddr> {
+    PAGE_TABLE.lock().as_ref().expect("mm::init first").translate_addr(virt)
 }
 
 /// Brings up memory management: the heap (a quarter of RAM, taken from the

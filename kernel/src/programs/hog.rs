@@ -13,6 +13,24 @@ use crate::runtime::{self, WaitGroup, time};
 
 const PERIOD_NS: u64 = 50_000_000;
 
+/// Computes until `stop` is set, with no call into the runtime: only
+/// preemption takes its P away.
+fn spin_until(stop: &AtomicBool) {
+    let mut x = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        x = core::hint::black_box(x.wrapping_add(1));
+    }
+}
+
+/// Starts `n` goroutines that spin for ever (httpd's and echo's `N=`: keep
+/// every P busy while they serve).
+pub fn spawn_hogs(n: u64) {
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    for _ in 0..n {
+        runtime::go(|| spin_until(&NEVER));
+    }
+}
+
 pub fn main(args: &Args) -> Result<(), String> {
     let r = run(1, args.n.unwrap_or(20));
     crate::println!("hog: wakeups={} max_delay_ms={:.1} preemptions={}", r.wakeups, r.max_late_ms(), r.preemptions);
@@ -47,11 +65,7 @@ pub fn run(hogs: usize, wakeups: u64) -> Hogged {
     for _ in 0..hogs {
         let (stop, wg) = (stop.clone(), wg.clone());
         runtime::go(move || {
-            let mut x = 0u64;
-            // No call into the runtime in here: only preemption stops it.
-            while !stop.load(Ordering::Relaxed) {
-                x = core::hint::black_box(x.wrapping_add(1));
-            }
+            spin_until(&stop);
             wg.done();
         });
     }

@@ -1,11 +1,19 @@
 //! The built-in programs, selected with `PROG=`. Each runs as the main
 //! goroutine; returning `Err` makes the run fail with the message.
 
+mod chanpanic;
+mod chantest;
 mod churn;
+mod deadlock;
 mod demo;
+mod echo;
 mod fib;
 mod hog;
 mod million;
+pub mod http;
+pub mod httpd;
+mod pingpong;
+mod pipeline;
 mod preempt;
 mod procresize;
 mod selftest;
@@ -48,7 +56,14 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "procresize", about: "GOMAXPROCS 4 -> 1 -> 3 -> 4 while N goroutines (default 4000) run; none lost", main: procresize::main },
     Program { name: "stackgrow", about: "recursion N deep (default 1200) grows stacks by page faults, checked", main: stackgrow::main },
     Program { name: "stw", about: "stop the world N times (default 20) while every P runs a hog", main: stw::main },
+    Program { name: "echo", about: "TCP and UDP echo server on port 7 (N= CPU-bound goroutines alongside)", main: echo::main },
+    Program { name: "httpd", about: "HTTP/1.1 server on port 80 showing the scheduler (N= CPU-bound goroutines)", main: httpd::main },
     Program { name: "yield", about: "goroutines taking turns with gosched()", main: yield_::main },
+    Program { name: "pingpong", about: "two goroutines pass a value N times (default 10000) over channels", main: pingpong::main },
+    Program { name: "pipeline", about: "prime sieve: a chain of N (default 100) filter goroutines, checked", main: pipeline::main },
+    Program { name: "deadlock", about: "every goroutine blocks: Go's \"all goroutines are asleep\" report", main: deadlock::main },
+    Program { name: "chantest", about: "self-test: channels, select, Mutex, Once, WaitGroup, timer channels", main: chantest::main },
+    Program { name: "chanpanic", about: "self-test: N=0 send on closed, 1 double close, 2 select send: panics", main: chanpanic::main },
     Program { name: "timer", about: "self-test: the LAPIC timer ticks on every core", main: selftest::timer },
     Program { name: "ipi", about: "self-test: an IPI round trip between every pair of cores", main: selftest::ipi },
     Program { name: "heap", about: "self-test: heap allocation stress on every core", main: selftest::heap },

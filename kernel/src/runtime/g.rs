@@ -57,6 +57,7 @@ pub enum WaitReason {
     ChanReceive,
     ChanSend,
     Select,
+    SelectNoCases,
     Sleep,
     IoWait,
     SyncWaitGroupWait,
@@ -64,11 +65,12 @@ pub enum WaitReason {
 }
 
 impl WaitReason {
-    pub const ALL: [WaitReason; 8] = [
+    pub const ALL: [WaitReason; 9] = [
         WaitReason::Zero,
         WaitReason::ChanReceive,
         WaitReason::ChanSend,
         WaitReason::Select,
+        WaitReason::SelectNoCases,
         WaitReason::Sleep,
         WaitReason::IoWait,
         WaitReason::SyncWaitGroupWait,
@@ -82,6 +84,7 @@ impl WaitReason {
             WaitReason::ChanReceive => "chan receive",
             WaitReason::ChanSend => "chan send",
             WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
             WaitReason::Sleep => "sleep",
             WaitReason::IoWait => "IO wait",
             WaitReason::SyncWaitGroupWait => "sync.WaitGroup.Wait",

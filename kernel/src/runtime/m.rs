@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use super::g::G;
 use super::p::P;
 use crate::arch::interrupts;
-use crate::arch::switch::{Context, switch};
+use crate::arch::switch::{Context, call_on_stack, switch};
 
 /// What g0 does with the G that just switched to it (Go's `mcall(fn)`).
 pub type McallFn = fn(NonNull<G>);
@@ -90,6 +90,13 @@ impl M {
     }
 }
 
+/// Go's `cheaprandn`: a random number in `0..n` from this M's generator
+/// (multiply-shift, no division), for `select`'s poll order.
+pub(super) fn cheaprandn(n: u32) -> u32 {
+    let _m = acquirem();
+    ((super::getm().fastrand() as u32 as u64 * n as u64) >> 32) as u32
+}
+
 /// Keeps the current goroutine on this M and P (Go's `acquirem`):
 /// increments `m.locks`, and while it is non-zero the timer tick neither
 /// preempts the G (so it cannot migrate) nor touches this P (so the G may
@@ -133,4 +140,33 @@ pub(super) fn mcall(f: McallFn) {
     // context was saved by `execute` when it switched to this G.
     unsafe { switch((*gp).context.get(), m.g0.get()) };
     interrupts::enable();
+}
+
+/// Runs `f` on this M's g0 stack (Go's `systemstack`) and returns. A
+/// goroutine's stack is small (8 KiB); runtime work that needs more — the
+/// network stack's poll, for one — runs here, below the point where g0 is
+/// suspended. On g0 already, `f` simply runs.
+///
+/// Interrupts must be off (the caller holds an `IrqLock`): the G can then be
+/// neither preempted nor moved while it borrows g0's stack, and g0 itself
+/// cannot be resumed, since only this core could resume it.
+pub fn systemstack(f: &mut dyn FnMut()) {
+    assert!(!interrupts::are_enabled(), "systemstack with interrupts on");
+    let m = super::getm();
+    if m.curg.load(Ordering::Relaxed).is_null() {
+        return f();
+    }
+    extern "C" fn trampoline(f: usize) {
+        // SAFETY: `f` is the `&mut &mut dyn FnMut()` passed below, alive
+        // for the whole call.
+        unsafe { (*(f as *mut &mut dyn FnMut()))() }
+    }
+    // SAFETY: g0 is suspended (its context was saved when it switched to
+    // the current G) and stays so while interrupts are off, so the space
+    // below its saved stack pointer is free; 256 bytes of margin, aligned.
+    unsafe {
+        let top = ((*m.g0.get()).sp() - 256) & !15;
+        let mut f = f;
+        call_on_stack(top, trampoline, &raw mut f as usize);
+    }
 }

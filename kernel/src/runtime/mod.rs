@@ -11,39 +11,64 @@
 //! | `schedule`, `findRunnable`, `stealWork`    | `schedule.rs`   |
 //! | `wakep`, `startm`, `stopm`                 | `idle.rs`       |
 //! | `newproc`, `gopark`, `goready`, `Gosched`  | `proc.rs`       |
+//! | `netpoll`, `pollDesc`, `netpollblock`       | `netpoll.rs`    |
 //! | `schedtrace`                               | `trace.rs`      |
 //! | `sync.WaitGroup`                           | `waitgroup.rs`  |
+//! | `hchan`, `chansend`, `chanrecv`, `closechan` | `chan.rs`     |
+//! | `sudog`, `waitq`                           | `sudog.rs`      |
+//! | `selectgo`, `sellock`                      | `select.rs`     |
+//! | `semacquire`, `semrelease`                 | `sema.rs`       |
+//! | `sync.Mutex`, `sync.Once`                  | `mutex.rs`, `once.rs` |
+//! | `time.After`, `time.Ticker`                | `timechan.rs`   |
+//! | `checkdead`                                | `checkdead.rs`  |
+//! | `gopanic` (runtime errors)                 | `panic.rs`      |
 //!
 //! The big difference from Go: an M is a CPU core, not an OS thread. There
 //! are exactly as many Ms as cores, an idle M halts its core (`hlt`) and is
 //! woken by an inter-processor interrupt, and g0 is the core's boot stack.
 
+pub mod chan;
+mod checkdead;
 pub mod g;
 mod idle;
 mod m;
 pub mod mcache;
+pub mod mutex;
+pub mod netpoll;
+pub mod once;
 mod p;
+mod panic;
 mod preempt;
 mod proc;
 mod procresize;
 pub mod runq;
 mod sched;
 mod schedule;
+pub mod select;
+mod sema;
 mod stack;
 mod stw;
+mod sudog;
 pub mod syscall;
 pub mod time;
+mod timechan;
 mod trace;
 pub mod waitgroup;
 
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
 
+pub use chan::Chan;
 pub use g::G;
+pub use m::systemstack;
+pub use netpoll::waiters;
+pub use mutex::Mutex;
+pub use once::Once;
 pub use proc::{go, gopark, goready, gosched};
 pub use procresize::set_gomaxprocs;
 pub use stack::{morestack, stack_low, stack_mapped, stack_overflow_goid};
 pub use stw::{start_the_world, stop_the_world};
+pub use select::Select;
 pub use waitgroup::WaitGroup;
 
 use crate::arch::qemu::{self, ExitCode};
@@ -107,6 +132,12 @@ pub fn p_stats() -> impl Iterator<Item = PStats> {
         preempts: pp.preempts.load(Ordering::Relaxed),
         handoffs: pp.handoffs.load(Ordering::Relaxed),
     })
+}
+
+/// The schedtrace line (Go's `GODEBUG=schedtrace` format) for right now:
+/// Ps, idle Ps, spinning Ms, global and per-P run queue lengths.
+pub fn schedtrace() -> alloc::string::String {
+    trace::schedtrace(sched())
 }
 
 /// Runs `f` with preemption off (Go: between `acquirem` and `releasem`).
@@ -190,13 +221,15 @@ pub fn timer_tick() {
 
 /// Go's `sysmon`, one step per tick of core 0, for what no single core
 /// owns: take Ps from long system calls, wake a core for an idle P whose
-/// timers are due (nobody else would run them), print schedtrace lines.
+/// timers are due (nobody else would run them), poll the network if nobody
+/// has for 10 ms, print schedtrace lines.
 /// (Preempting long-running Gs is done by each core's own tick.)
 fn sysmon(s: &'static sched::Sched, now: u64) {
     syscall::retake_syscalls(s, now);
     if s.allp().iter().any(|pp| pp.status() == p::PStatus::Idle && pp.timers.due(now)) {
         idle::wakep();
     }
+    netpoll::sysmon_netpoll(now);
     trace::tick(s);
 }
 

@@ -90,6 +90,17 @@ fn allgadd(gp: NonNull<G>) {
     }
 }
 
+/// Go's `forEachG`: calls `f` on every G ever created (dead ones too).
+pub(super) fn for_each_g(mut f: impl FnMut(&G)) {
+    let mut gp = ALLGS.load(Ordering::Acquire);
+    while let Some(g) = NonNull::new(gp) {
+        // SAFETY: Gs are never freed.
+        let g = unsafe { g.as_ref() };
+        f(g);
+        gp = g.alllink.load(Ordering::Relaxed);
+    }
+}
+
 /// First code a new G runs, on its own stack, below its closure at `f`.
 extern "C" fn gostart<F: FnOnce()>(f: usize) -> ! {
     interrupts::enable();
@@ -213,6 +224,22 @@ pub fn goready(gp: NonNull<G>) {
     let s = sched();
     getm().p().runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
     wakep();
+}
+
+/// Go's `goyield`: like [`gosched`], but the G goes to the tail of this P's
+/// local run queue rather than the global one. Used by a direct handoff
+/// (a semaphore in starvation mode): the G just readied into `runnext`
+/// runs at once, and the yielder soon after, on the same P.
+pub(super) fn goyield() {
+    mcall(goyield_m);
+}
+
+/// Go's `goyield_m`, on g0.
+fn goyield_m(gp: NonNull<G>) {
+    // SAFETY: Gs are never freed.
+    unsafe { gp.as_ref() }.casgstatus(Status::Running, Status::Runnable);
+    let s = sched();
+    getm().p().runq.runqput(gp, false, |batch| s.globrunqputbatch(batch));
 }
 
 /// Go's `Gosched`: yields the processor; the G goes to the global queue, so

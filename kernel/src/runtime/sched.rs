@@ -182,10 +182,12 @@ impl Sched {
         Some(pp)
     }
 
-    /// Go's `mput`: `mp` joins the idle Ms.
+    /// Go's `mput`: `mp` joins the idle Ms. As in Go, this is where a
+    /// deadlock is noticed (`checkdead`): when the last M goes idle.
     pub fn mput(&self, locked: &mut IrqLockGuard<'_, Locked>, mp: &M) {
         locked.midle |= 1 << mp.id;
         self.nmidle.store(locked.midle.count_ones(), Ordering::Relaxed);
+        super::checkdead::checkdead(self, locked);
     }
 
     /// Go's `mget`: takes an idle M, if any.

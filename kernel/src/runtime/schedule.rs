@@ -7,6 +7,7 @@ use core::sync::atomic::Ordering;
 use super::g::{G, Status};
 use super::idle::{acquirep, releasep, resetspinning, stopm};
 use super::m::M;
+use super::netpoll;
 use super::p::P;
 use super::sched::sched;
 use super::stw::gcstopm;
@@ -53,7 +54,7 @@ fn execute(m: &M, gp: NonNull<G>, inherit_time: bool) {
 
 /// Go's `findRunnable`: the next G for this M's P, blocking (halting the
 /// core) until there is one. Order as in Go: the global queue every 61
-/// ticks (fairness), the local queue, the global queue, (netpoll: later),
+/// ticks (fairness), the local queue, the global queue, the network,
 /// stealing from other Ps; then give up the P and halt.
 fn find_runnable(m: &M) -> (NonNull<G>, bool) {
     let s = sched();
@@ -80,6 +81,11 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
             if let Some(gp) = s.globrunqget(&mut s.lock.lock(), pp, 0) {
                 return (gp, false);
             }
+        }
+        // Poll the network: only an optimisation before stealing (as in
+        // Go); sysmon polls too, so nothing depends on it.
+        if let Some(gp) = netpoll::findrunnable_netpoll() {
+            return (gp, false);
         }
 
         // Spinning Ms: steal work from other Ps. Limit the number of
@@ -111,14 +117,15 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
         s.mput(&mut locked, m);
         drop(locked);
 
-        // Spinning → not spinning: decrement, then re-check every queue.
+        // Spinning → not spinning: decrement, then re-check every queue
+        // (and the network: a device interrupt is a producer too).
         // A producer that published work before our decrement became
         // visible is seen here; one that published after sees
         // nmspinning == 0 and wakes a core itself (`wakep`).
         if m.spinning.swap(false, Ordering::Relaxed) {
             let before = s.nmspinning.fetch_sub(1, Ordering::SeqCst);
             assert!(before > 0, "findRunnable: negative nmspinning");
-            if s.allp().iter().any(|p| !p.runq.runqempty()) {
+            if s.allp().iter().any(|p| !p.runq.runqempty()) || netpoll::netpoll_pending() {
                 let mut locked = s.lock.lock();
                 // Unless `startm` already chose this M, take ourselves off
                 // the idle list and a P back.

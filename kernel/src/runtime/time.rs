@@ -28,6 +28,8 @@ use super::{getg, getm, gopark, goready};
 use crate::arch::time::nanotime;
 use crate::sync::IrqLock;
 
+pub use super::timechan::{Ticker, after};
+
 const WAITING: u8 = 0;
 const FIRED: u8 = 1;
 const STOPPED: u8 = 2;

@@ -2,10 +2,12 @@
 //! Built directly on `gopark`/`goready`.
 
 use alloc::vec::Vec;
+use core::panic::Location;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicI64, Ordering};
 
 use super::g::{G, WaitReason};
+use super::panic::gopanic;
 use super::{getg, gopark, goready};
 use crate::sync::IrqLock;
 
@@ -30,10 +32,14 @@ impl WaitGroup {
     }
 
     /// Adds `delta` (which may be negative) to the counter; when it reaches
-    /// zero, every waiter is readied. A negative counter is a bug (Go panics).
+    /// zero, every waiter is readied. A negative counter is a bug: Go's
+    /// panic.
+    #[track_caller]
     pub fn add(&self, delta: i64) {
         let after = self.count.fetch_add(delta, Ordering::AcqRel) + delta;
-        assert!(after >= 0, "sync: negative WaitGroup counter");
+        if after < 0 {
+            gopanic("sync: negative WaitGroup counter", Location::caller());
+        }
         if after == 0 {
             // Taking the lock orders us after any waiter that saw a
             // non-zero count and is parking (it holds the lock until
@@ -45,6 +51,7 @@ impl WaitGroup {
         }
     }
 
+    #[track_caller]
     pub fn done(&self) {
         self.add(-1);
     }

@@ -1,10 +1,12 @@
 //! What the ACPI tables tell the kernel about the machine: which cores exist
-//! (their local APIC ids) and where the IOAPIC is. The `acpi` crate parses
+//! (their local APIC ids), where the IOAPIC is, and where PCI configuration
+//! space is memory-mapped (the MCFG table). The `acpi` crate parses
 //! the tables; this file only lets it read physical memory.
 
 use alloc::vec::Vec;
 use core::ptr::NonNull;
 
+use acpi::mcfg::PciConfigRegions;
 use acpi::platform::interrupt::InterruptModel;
 use acpi::platform::ProcessorState;
 use acpi::{AcpiHandler, AcpiTables, PhysicalMapping, PlatformInfo};
@@ -19,6 +21,9 @@ pub struct Machine {
     pub ap_apic_ids: Vec<u32>,
     /// Physical address of the first IOAPIC, and its first interrupt.
     pub ioapic: Option<(u64, u32)>,
+    /// Physical address of PCI bus 0's configuration space in the PCIe
+    /// ECAM window (segment 0), if the firmware has an MCFG table.
+    pub ecam_bus0: Option<u64>,
 }
 
 /// Reads ACPI through the physical-memory window (no mapping needed).
@@ -54,5 +59,6 @@ pub fn discover(rsdp: u64) -> Result<Machine, &'static str> {
         }
         _ => None,
     };
-    Ok(Machine { bsp_apic_id: processors.boot_processor.local_apic_id, ap_apic_ids, ioapic })
+    let ecam_bus0 = PciConfigRegions::new(&tables).ok().and_then(|r| r.physical_address(0, 0, 0, 0));
+    Ok(Machine { bsp_apic_id: processors.boot_processor.local_apic_id, ap_apic_ids, ioapic, ecam_bus0 })
 }

@@ -47,6 +47,9 @@ fn build() -> InterruptDescriptorTable {
         idt[v].set_handler_fn(legacy_pic_spurious);
     }
     idt[vectors::CONSOLE].set_handler_fn(console);
+    for v in vectors::PCI_INTX_FIRST..=vectors::PCI_INTX_LAST {
+        idt[v].set_handler_fn(pci_intx);
+    }
     idt[vectors::TIMER].set_handler_fn(timer);
     idt[vectors::IPI].set_handler_fn(ipi);
     idt[vectors::APIC_ERROR].set_handler_fn(apic_error);
@@ -136,6 +139,13 @@ extern "x86-interrupt" fn timer(_frame: InterruptStackFrame) {
 
 extern "x86-interrupt" fn console(_frame: InterruptStackFrame) {
     crate::drivers::serial::on_input();
+    apic::eoi();
+}
+
+/// A PCI device's interrupt line. The only PCI device that uses one is
+/// virtio-net; its driver masks the line before the EOI (see `ioapic`).
+extern "x86-interrupt" fn pci_intx(_frame: InterruptStackFrame) {
+    crate::drivers::virtio_net::on_interrupt();
     apic::eoi();
 }
 

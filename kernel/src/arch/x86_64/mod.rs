@@ -9,6 +9,7 @@ pub mod gdt;
 pub mod idt;
 pub mod interrupts;
 pub mod ioapic;
+pub mod pci;
 pub mod qemu;
 pub mod smp;
 pub mod switch;

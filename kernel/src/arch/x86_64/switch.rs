@@ -44,6 +44,18 @@ pub unsafe extern "C" fn switch(from: *mut Context, to: *const Context) {
     )
 }
 
+/// Calls `f(arg)` with the stack pointer at `top`, then returns to the
+/// caller's stack (the stack switch behind Go's `systemstack`). rbp, which
+/// `f` preserves as any callee does, remembers where the caller's stack was.
+///
+/// # Safety
+/// `top` must be the 16-byte-aligned end of free, writable stack space,
+/// large enough for `f`, that nothing else uses until this returns.
+#[unsafe(naked)]
+pub unsafe extern "C" fn call_on_stack(top: u64, f: extern "C" fn(usize), arg: usize) {
+    naked_asm!("push rbp", "mov rbp, rsp", "mov rsp, rdi", "mov rdi, rdx", "call rsi", "mov rsp, rbp", "pop rbp", "ret")
+}
+
 /// First code on a new stack: `switch` "returns" here with the entry
 /// function in r12 and its argument in r13.
 #[unsafe(naked)]
@@ -52,6 +64,11 @@ unsafe extern "C" fn start_trampoline() -> ! {
 }
 
 impl Context {
+    /// Where the suspended stack's pointer is: everything below it is free.
+    pub fn sp(&self) -> u64 {
+        self.rsp
+    }
+
     /// Prepares a fresh stack ending at `top` so that switching to it calls
     /// `entry(arg)`; `entry` must never return.
     ///

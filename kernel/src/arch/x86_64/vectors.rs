@@ -7,6 +7,9 @@ pub const PIC_BASE: u8 = 0x20;
 pub const DEVICE_BASE: u8 = 0x30;
 /// COM1's receive interrupt (GSI 4).
 pub const CONSOLE: u8 = DEVICE_BASE + 4;
+/// PCI interrupt lines: on QEMU's q35 chipset, PIRQ A–H are GSIs 16–23.
+pub const PCI_INTX_FIRST: u8 = DEVICE_BASE + 16;
+pub const PCI_INTX_LAST: u8 = DEVICE_BASE + 23;
 /// The local APIC timer.
 pub const TIMER: u8 = 0xe0;
 /// Wake-up / cross-call IPI.

@@ -1,0 +1,174 @@
+//! `PROG=httpd`: a small HTTP/1.1 server on port 80, one goroutine per
+//! connection (keep-alive), as Go's `net/http` does. `/` is a page with the
+//! scheduler's live state, `/health` one line of counters. `N=` adds that
+//! many CPU-bound goroutines, so that every P is busy while it serves.
+//!
+//! Robustness: at most [`MAX_CONNS`] connections are served at once (more
+//! are answered 503 and closed at once, and counted); every buffer is
+//! bounded (`http::MAX_HEADER`, `http::MAX_BODY`); a client that sends
+//! nothing for [`READ_TIMEOUT_NS`] is dropped, so its goroutine ends.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use super::Args;
+use super::hog::spawn_hogs;
+use super::http::{self, MAX_HEADER, Parse};
+use crate::net::{self, NetError, TcpListener, TcpStream};
+use crate::runtime;
+
+pub const PORT: u16 = 80;
+/// Connections served at once.
+pub const MAX_CONNS: usize = 100;
+/// Connections that may be handshaking or waiting for `accept`.
+const BACKLOG: usize = 128;
+/// How long a read or write may wait before the connection is dropped.
+pub const READ_TIMEOUT_NS: u64 = 5_000_000_000;
+
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+static REFUSED: AtomicU64 = AtomicU64::new(0);
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+static BAD: AtomicU64 = AtomicU64::new(0);
+static TIMEOUTS: AtomicU64 = AtomicU64::new(0);
+
+pub fn main(args: &Args) -> Result<(), String> {
+    serve(args.n.unwrap_or(0))
+}
+
+/// Serves HTTP on port 80 for ever (with `hogs` CPU-bound goroutines
+/// running alongside). Returns only if the port cannot be served.
+pub fn serve(hogs: u64) -> Result<(), String> {
+    let mut listener =
+        TcpListener::bind(PORT, BACKLOG).map_err(|e| format!("listen on tcp port {PORT}: {e}"))?;
+    spawn_hogs(hogs);
+    crate::println!(
+        "httpd: listening on port {PORT} (max {MAX_CONNS} connections, hogs={hogs}); \
+         from the host: curl http://127.0.0.1:8080/ (make's HTTP_PORT)"
+    );
+    loop {
+        let mut conn = listener.accept().map_err(|e| format!("accept: {e}"))?;
+        if ACTIVE.load(Ordering::Relaxed) >= MAX_CONNS {
+            REFUSED.fetch_add(1, Ordering::Relaxed);
+            conn.set_timeout(Some(READ_TIMEOUT_NS));
+            let _ = conn.write_all(&http::response(503, "text/plain", b"too many connections\n", false, false));
+            continue; // dropping `conn` closes it
+        }
+        ACTIVE.fetch_add(1, Ordering::Relaxed);
+        runtime::go(move || {
+            handle(conn);
+            ACTIVE.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+}
+
+/// One connection: requests until the client closes, asks to close, errs
+/// or stalls.
+fn handle(mut conn: TcpStream) {
+    conn.set_timeout(Some(READ_TIMEOUT_NS));
+    let mut buf: Vec<u8> = Vec::with_capacity(MAX_HEADER + 1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let (reply, keep_alive, used, body) = match http::parse(&buf) {
+            Parse::Complete(req, used) => {
+                REQUESTS.fetch_add(1, Ordering::Relaxed);
+                let (status, kind, page) = route(req.method, req.path);
+                let head_only = req.method == "HEAD";
+                (http::response(status, kind, page.as_bytes(), req.keep_alive, head_only), req.keep_alive, used, req.content_length)
+            }
+            Parse::Error(status) => {
+                BAD.fetch_add(1, Ordering::Relaxed);
+                let _ = conn.write_all(&http::response(status, "text/plain", http::reason(status).as_bytes(), false, false));
+                return;
+            }
+            Parse::Incomplete => {
+                match conn.read(&mut chunk) {
+                    Ok(0) | Err(NetError::ConnectionReset | NetError::Closed) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    Err(_) => {
+                        TIMEOUTS.fetch_add(1, Ordering::Relaxed);
+                        if !buf.is_empty() {
+                            let _ = conn.write_all(&http::response(408, "text/plain", b"Request Timeout", false, false));
+                        }
+                        return;
+                    }
+                }
+                continue;
+            }
+        };
+        // Consume the head and the (discarded) body.
+        buf.drain(..used);
+        let mut body_left = body;
+        let now = body_left.min(buf.len());
+        buf.drain(..now);
+        body_left -= now;
+        while body_left > 0 {
+            match conn.read(&mut chunk[..body_left.min(1024)]) {
+                Ok(n @ 1..) => body_left -= n,
+                _ => return,
+            }
+        }
+        if conn.write_all(&reply).is_err() || !keep_alive {
+            return;
+        }
+    }
+}
+
+fn route(method: &str, path: &str) -> (u16, &'static str, String) {
+    if method != "GET" && method != "HEAD" {
+        return (405, "text/plain", String::from("Method Not Allowed\n"));
+    }
+    match path {
+        "/" => (200, "text/html; charset=utf-8", page()),
+        "/health" => (200, "text/plain", health()),
+        _ => (404, "text/plain", String::from("Not Found\n")),
+    }
+}
+
+/// `/health`: one line of `key=value` counters.
+fn health() -> String {
+    let n = net::stats();
+    format!(
+        "ok goroutines={} gomaxprocs={} io_wait={} active={} max_conns={MAX_CONNS} refused={} accepted={} \
+         requests={} bad={} timeouts={} tcp_sockets={} interrupts={} polls={}\n",
+        runtime::num_goroutine(),
+        runtime::gomaxprocs(),
+        runtime::waiters(),
+        ACTIVE.load(Ordering::Relaxed),
+        REFUSED.load(Ordering::Relaxed),
+        n.accepted,
+        REQUESTS.load(Ordering::Relaxed),
+        BAD.load(Ordering::Relaxed),
+        TIMEOUTS.load(Ordering::Relaxed),
+        n.tcp_sockets,
+        n.interrupts,
+        n.polls,
+    )
+}
+
+/// `/`: the scheduler right now.
+fn page() -> String {
+    let mut p = String::new();
+    let _ = write!(
+        p,
+        "<!doctype html><html><head><title>gmpos</title></head><body>\n\
+         <h1>gmpos: Go's scheduler on bare metal</h1>\n\
+         <p>This page was served by goroutine {} of {} (GOMAXPROCS={}); {} goroutines wait in the netpoller (IO wait).</p>\n\
+         <pre>{}</pre>\n<table border=1><tr><th>P</th><th>Gs run</th><th>steals</th><th>preemptions</th><th>handoffs</th></tr>\n",
+        runtime::goid(),
+        runtime::num_goroutine(),
+        runtime::gomaxprocs(),
+        runtime::waiters(),
+        runtime::schedtrace().trim_end(),
+    );
+    let (mut steals, mut preempts) = (0, 0);
+    for (i, s) in runtime::p_stats().enumerate() {
+        let _ = writeln!(p, "<tr><td>P{i}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", s.runs, s.steals, s.preempts, s.handoffs);
+        steals += s.steals;
+        preempts += s.preempts;
+    }
+    let _ = write!(p, "</table>\n<p>steals={steals} preemptions={preempts}</p>\n<pre>{}</pre>\n</body></html>\n", health());
+    p
+}
