@@ -112,6 +112,12 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
         if let Some(gp) = s.globrunqget(&mut locked, pp, 0) {
             return (gp, false);
         }
+        // Clear `spinning` before this M becomes visible as idle: once it
+        // is on the idle list, `startm` may hand it a P and set `spinning`
+        // for the wakeup it counted, which must not be wiped out here (that
+        // leaked one `nmspinning` for good, and `wakep` then never woke a
+        // core again).
+        let was_spinning = m.spinning.swap(false, Ordering::Relaxed);
         let pp = releasep(m);
         s.pidleput(&mut locked, pp);
         s.mput(&mut locked, m);
@@ -122,14 +128,19 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
         // A producer that published work before our decrement became
         // visible is seen here; one that published after sees
         // nmspinning == 0 and wakes a core itself (`wakep`).
-        if m.spinning.swap(false, Ordering::Relaxed) {
+        if was_spinning {
             let before = s.nmspinning.fetch_sub(1, Ordering::SeqCst);
             assert!(before > 0, "findRunnable: negative nmspinning");
             if s.allp().iter().any(|p| !p.runq.runqempty()) || netpoll::netpoll_pending() {
                 let mut locked = s.lock.lock();
                 // Unless `startm` already chose this M, take ourselves off
-                // the idle list and a P back.
-                if m.nextp.load(Ordering::Acquire).is_null() {
+                // the idle list and a P back. "Chose" is decided under the
+                // lock — `startm` takes the M off the idle list there — not
+                // by `nextp`, which it sets only after dropping the lock: an
+                // M that trusted `nextp` could take a second P and run with
+                // the `spinning` that startm counted for it, leaking one
+                // `nmspinning` (then `wakep` never wakes a core again).
+                if locked.midle & (1 << m.id) != 0 {
                     if let Some(pp) = s.pidleget(&mut locked) {
                         s.mremove(&mut locked, m.id);
                         drop(locked);
