@@ -334,12 +334,14 @@ impl Qemu {
         let reader = thread::spawn(move || {
             let Some(mut pipe) = stdout else { return };
             let mut buf = [0u8; 4096];
+            let mut pending = Vec::new();
             while let Ok(n) = pipe.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
+                pending.extend_from_slice(&buf[..n]);
                 let (text, changed) = &*sink;
-                text.lock().unwrap_or_else(|e| e.into_inner()).push_str(&String::from_utf8_lossy(&buf[..n]).replace('\r', ""));
+                text.lock().unwrap_or_else(|e| e.into_inner()).push_str(&take_utf8(&mut pending).replace('\r', ""));
                 changed.notify_all();
             }
         });
@@ -364,6 +366,24 @@ impl Qemu {
         }
         Ok(self.command(console))
     }
+}
+
+/// Decodes the complete characters at the front of `bytes` and leaves an
+/// incomplete one at the end for the next read: a character split between
+/// two reads of the pipe must not turn into two replacement characters.
+/// Invalid bytes become U+FFFD, as in `String::from_utf8_lossy`.
+fn take_utf8(bytes: &mut Vec<u8>) -> String {
+    // The length of an incomplete character at the end, if there is one.
+    let keep = (1..=bytes.len().min(3))
+        .find(|&k| {
+            let tail = &bytes[bytes.len() - k..];
+            matches!(std::str::from_utf8(tail), Err(e) if e.valid_up_to() == 0 && e.error_len().is_none())
+        })
+        .unwrap_or(0);
+    let rest = bytes.split_off(bytes.len() - keep);
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    *bytes = rest;
+    text
 }
 
 /// What a captured run produced.
@@ -702,6 +722,18 @@ mod sys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_character_split_between_reads_survives() {
+        let dash = "—".as_bytes(); // 3 bytes
+        let mut pending = b"scene ".to_vec();
+        pending.push(dash[0]);
+        assert_eq!(take_utf8(&mut pending), "scene ");
+        pending.extend_from_slice(&dash[1..]);
+        pending.extend_from_slice(b" x\xff");
+        assert_eq!(take_utf8(&mut pending), "— x\u{fffd}");
+        assert!(pending.is_empty());
+    }
 
     fn has(args: &[String], pair: [&str; 2]) -> bool {
         args.windows(2).any(|w| w[0] == pair[0] && w[1] == pair[1])

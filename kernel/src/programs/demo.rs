@@ -1,8 +1,9 @@
 //! `PROG=demo` (the default): a guided tour of the scheduler, one idea per
 //! scene, in the order of "The Scheduler Saga": many goroutines on few
-//! cores, per-P queues and stealing, preemption, the syscall handoff,
-//! timers. Each scene says what it shows and what to look for, runs, and
-//! prints what happened. docs/guide.md follows it scene by scene.
+//! cores, per-P queues and stealing, runnext, preemption, the syscall
+//! handoff, timers. Each scene says what it shows and what to look for,
+//! runs, and prints what happened. Then the netpoller: the demo serves
+//! HTTP until the user quits. docs/guide.md follows it scene by scene.
 
 use alloc::format;
 use alloc::string::String;
@@ -10,8 +11,10 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Args, hog, sleep, syscall};
-use crate::runtime::{self, PStats, WaitGroup};
+use super::{Args, hog, httpd, sleep, syscall};
+use crate::arch::cpu;
+use crate::arch::time::nanotime;
+use crate::runtime::{self, Chan, PStats, WaitGroup};
 
 struct Scene {
     title: &'static str,
@@ -32,6 +35,12 @@ const SCENES: &[Scene] = &[
         what: "one goroutine spawns 10000 more: all land on its P's run queue (256 slots, overflow to the global queue).",
         look_for: "the other Ps steal half a queue at a time, so every P runs a share; steals > 0.",
         run: stealing,
+    },
+    Scene {
+        title: "runnext",
+        what: "two goroutines pass a value back and forth 10000 times over unbuffered channels.",
+        look_for: "the partner runs on the sender's core almost every time: a send readies it into runnext, not the stealable queue.",
+        run: runnext,
     },
     Scene {
         title: "preemption",
@@ -70,8 +79,15 @@ pub fn main(args: &Args) -> Result<(), String> {
         crate::println!("demo:   result:   {result}");
     }
     crate::println!();
-    crate::println!("demo: done");
-    Ok(())
+    crate::println!("demo: done: {} scenes", SCENES.len());
+    crate::println!();
+    crate::println!("demo: finale — the netpoller");
+    crate::println!("demo:   what:     httpd serves HTTP on port 80, one goroutine per connection.");
+    crate::println!(
+        "demo:   look for: each request wakes a goroutine parked in \"IO wait\" through the virtio-net \
+         interrupt; the page shows the scheduler live. Ctrl-A X quits."
+    );
+    httpd::serve(0)
 }
 
 fn multiplexing(args: &Args) -> Result<String, String> {
@@ -86,7 +102,7 @@ fn multiplexing(args: &Args) -> Result<String, String> {
             for i in 0..20_000 {
                 x = core::hint::black_box(x.wrapping_add(i));
             }
-            per_core[crate::arch::cpu::id()].fetch_add(1, Ordering::Relaxed);
+            per_core[cpu::id()].fetch_add(1, Ordering::Relaxed);
             wg.done();
         });
     }
@@ -133,6 +149,31 @@ fn stealing(_: &Args) -> Result<String, String> {
         return Err(format!("{done} goroutines ran, not {GOROUTINES}"));
     }
     Ok(format!("Gs run per P: {}; steals per P: {}", list(runs), list(steals)))
+}
+
+fn runnext(_: &Args) -> Result<String, String> {
+    const ROUNDS: u64 = 10_000;
+    let (ping, pong): (Chan<u64>, Chan<u64>) = (Chan::new(0), Chan::new(0));
+    {
+        let (ping, pong) = (ping.clone(), pong.clone());
+        runtime::go(move || {
+            for _ in ping.iter() {
+                pong.send(cpu::id() as u64);
+            }
+        });
+    }
+    let (mut same_core, start) = (0, nanotime());
+    for _ in 0..ROUNDS {
+        ping.send(0);
+        let (partner_core, ok) = pong.recv();
+        if !ok {
+            return Err("the partner's channel closed".into());
+        }
+        same_core += u64::from(partner_core == cpu::id() as u64);
+    }
+    ping.close();
+    let ns = (nanotime() - start) / ROUNDS;
+    Ok(format!("{ROUNDS} round trips, {ns} ns each; the partner ran on the same core in {same_core} of them"))
 }
 
 fn preemption(_: &Args) -> Result<String, String> {

@@ -13,6 +13,7 @@ mod million;
 pub mod http;
 pub mod httpd;
 mod pingpong;
+mod pingponghog;
 mod pipeline;
 mod preempt;
 mod procresize;
@@ -60,6 +61,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "httpd", about: "HTTP/1.1 server on port 80 showing the scheduler (N= CPU-bound goroutines)", main: httpd::main },
     Program { name: "yield", about: "goroutines taking turns with gosched()", main: yield_::main },
     Program { name: "pingpong", about: "two goroutines pass a value N times (default 10000) over channels", main: pingpong::main },
+    Program { name: "pingponghog", about: "Go's TestPingPongHog: a hog pair and a light pair share one P fairly", main: pingponghog::main },
     Program { name: "pipeline", about: "prime sieve: a chain of N (default 100) filter goroutines, checked", main: pipeline::main },
     Program { name: "deadlock", about: "every goroutine blocks: Go's \"all goroutines are asleep\" report", main: deadlock::main },
     Program { name: "chantest", about: "self-test: channels, select, Mutex, Once, WaitGroup, timer channels", main: chantest::main },

@@ -87,7 +87,13 @@ pub fn start_aps(apic_ids: &[u32], entry: extern "C" fn(usize) -> !) -> usize {
         AP_STARTED.store(false, Ordering::SeqCst);
         apic::send_init(apic_id);
         time::spin_ns(10_000_000);
-        if !(send_startup_and_wait(apic_id, 1_000_000) || send_startup_and_wait(apic_id, 200_000_000)) {
+        // The second wait is long: under a loaded host a vCPU thread may
+        // not run for a good while.
+        if !(send_startup_and_wait(apic_id, 1_000_000) || send_startup_and_wait(apic_id, 1_000_000_000)) {
+            // It may yet wake up late and run the trampoline with the next
+            // AP's parameters (its stack, its id): INIT puts it back into
+            // wait-for-SIPI, where it stays.
+            apic::send_init(apic_id);
             crate::println!("gmpos: cpu with APIC id {apic_id} did not start; continuing without it");
             continue;
         }
