@@ -57,8 +57,9 @@ pub fn main(args: &Args) -> Result<(), String> {
         if runtime::gomaxprocs() != procs {
             return Err(format!("GOMAXPROCS is {} after setting {procs}", runtime::gomaxprocs()));
         }
-        // Let the scheduler run a while at this size (schedtrace shows it).
-        time::sleep(30_000_000);
+        // Let the scheduler run a while at this size: long enough for
+        // GODEBUG=schedtrace=100 to print a line at each size.
+        time::sleep(150_000_000);
     }
     wg.wait();
     let once = ran.iter().filter(|r| r.load(Ordering::Relaxed) == 1).count();
