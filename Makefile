@@ -8,7 +8,7 @@
 
 # How QEMU runs (these may also come from the environment).
 SMP     ?= 4
-MEM     ?= 2048
+MEM     ?= 8192
 ACCEL   ?= tcg
 TIMEOUT ?= 600
 ICOUNT  ?=
@@ -51,7 +51,7 @@ help:
 	@echo '  make run     boot the kernel, serial console on this terminal (Ctrl-A X quits)'
 	@echo '  make trace   run with an execution trace: target/trace/PROG.json (Perfetto) and PROG.svg'
 	@echo '  make test    build everything and run all tests (host unit tests and QEMU boots)'
-	@echo '  make loom    model-check the run queue with loom'
+	@echo '  make loom    model-check the run queue and the frame free list with loom'
 	@echo '  make bench   instructions per scheduler operation (1 vCPU, QEMU icount, 2 boots compared)'
 	@echo '               -> console table and target/bench/results.json'
 	@echo '  make bench-scale  wall-clock speedup of fib and spawn at SMP=GOMAXPROCS=1,2,4'
@@ -75,8 +75,10 @@ help:
 	@echo '  HTTP_PORT   host port on 127.0.0.1 for the kernel'"'"'s HTTP server, 0 = none ($(HTTP_PORT))'
 	@echo '  ECHO_PORT   host port (TCP and UDP) for the echo server, 0 = none ($(ECHO_PORT))'
 	@echo
-	@echo 'Example: make run SMP=8 PROG=demo GODEBUG=schedtrace=100'
-	@echo '         make run PROG=httpd, then: curl http://127.0.0.1:$(HTTP_PORT)/'
+	@echo 'Examples: make run SMP=8 PROG=demo GODEBUG=schedtrace=100'
+	@echo '          make run PROG=million        (1,000,000 goroutines; MEM=8192 is sized for it)'
+	@echo '          make run PROG=procresize GODEBUG=schedtrace=100'
+	@echo '          make run PROG=httpd, then: curl http://127.0.0.1:$(HTTP_PORT)/'
 
 run: deps
 	@$(GMPOS_RUN) $(RUN_FLAGS) $(KERNEL_WORDS)
@@ -109,7 +111,7 @@ bench-peers: deps
 	@bench/peers/run.sh
 
 loom: toolchain
-	$(CARGO) test --release --features loom --test runq_loom
+	$(CARGO) test --release --features loom --test runq_loom --test freestack_loom
 
 image: toolchain
 	@$(GMPOS_RUN) --print-image

@@ -23,6 +23,13 @@ pub mod runtime {
 
 extern crate alloc;
 
+/// Mirrors `kernel/src/mm/` (only its pure logic).
+#[path = "../kernel/src/mm"]
+pub mod mm {
+    #[path = "freestack.rs"]
+    pub mod freestack;
+}
+
 #[path = "../kernel/src/cmdline.rs"]
 pub mod cmdline;
 

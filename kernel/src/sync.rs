@@ -11,12 +11,25 @@
 
 use core::mem::ManuallyDrop;
 use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::interrupts;
 
 /// A spinlock that keeps local interrupts disabled while held.
 pub struct IrqLock<T> {
     inner: spin::Mutex<T>,
+    /// Counts its acquisitions in [`global_lock_acquisitions`].
+    global: bool,
+}
+
+/// Acquisitions of the locks made with [`IrqLock::new_global`].
+static GLOBAL_ACQUISITIONS: AtomicU64 = AtomicU64::new(0);
+
+/// How many times a global lock (one shared by every core: the scheduler's,
+/// the heap's, the page table's) has been taken since boot. For measuring
+/// how often hot paths serialise all cores.
+pub fn global_lock_acquisitions() -> u64 {
+    GLOBAL_ACQUISITIONS.load(Ordering::Relaxed)
 }
 
 /// Guard of an [`IrqLock`]; restores the interrupt flag when dropped.
@@ -28,10 +41,19 @@ pub struct IrqLockGuard<'a, T> {
 
 impl<T> IrqLock<T> {
     pub const fn new(value: T) -> Self {
-        Self { inner: spin::Mutex::new(value) }
+        Self { inner: spin::Mutex::new(value), global: false }
+    }
+
+    /// A lock that every core may contend for, counted in
+    /// [`global_lock_acquisitions`].
+    pub const fn new_global(value: T) -> Self {
+        Self { inner: spin::Mutex::new(value), global: true }
     }
 
     pub fn lock(&self) -> IrqLockGuard<'_, T> {
+        if self.global {
+            GLOBAL_ACQUISITIONS.fetch_add(1, Ordering::Relaxed);
+        }
         let saved = interrupts::disable();
         IrqLockGuard { guard: ManuallyDrop::new(self.inner.lock()), saved }
     }

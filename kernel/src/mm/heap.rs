@@ -15,7 +15,7 @@ use crate::sync::IrqLock;
 pub struct KernelHeap(IrqLock<Heap>);
 
 #[global_allocator]
-static HEAP: KernelHeap = KernelHeap(IrqLock::new(Heap::empty()));
+static HEAP: KernelHeap = KernelHeap(IrqLock::new_global(Heap::empty()));
 
 /// Hands `[start, start + size)` (a virtual range) to the allocator.
 ///

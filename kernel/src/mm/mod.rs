@@ -5,9 +5,14 @@
 //! "physical-memory window"); the kernel reaches page tables, free frames and
 //! the heap through it. Device registers and goroutine stacks get their own
 //! virtual regions, each a free 512 GiB slot of the top-level page table.
+//! The generic mapping code below edits the page table under a lock; the
+//! stack region is edited lock-free instead (`pte.rs`), because the
+//! page-fault handler maps stack pages.
 
 pub mod frames;
+mod freestack;
 pub mod heap;
+mod pte;
 pub mod stack;
 
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +29,7 @@ use crate::sync::IrqLock;
 pub const PAGE_SIZE: u64 = 4096;
 
 static PHYS_OFFSET: AtomicU64 = AtomicU64::new(0);
-static PAGE_TABLE: IrqLock<Option<OffsetPageTable<'static>>> = IrqLock::new(None);
+static PAGE_TABLE: IrqLock<Option<OffsetPageTable<'static>>> = IrqLock::new_global(None);
 
 /// The virtual address at which the physical-memory window shows `phys`.
 pub fn phys_to_virt(phys: PhysAddr) -> VirtAddr {

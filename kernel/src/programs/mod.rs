@@ -4,21 +4,26 @@
 mod bench;
 mod chanpanic;
 mod chantest;
+mod churn;
 mod deadlock;
 mod demo;
 mod dump;
 mod echo;
 mod fib;
 mod hog;
+mod million;
 pub mod http;
 pub mod httpd;
 mod pingpong;
 mod pingponghog;
 mod pipeline;
 mod preempt;
+mod procresize;
 mod selftest;
 mod sleep;
 mod spawn;
+mod stackgrow;
+mod stw;
 mod syscall;
 mod tracecost;
 mod yield_;
@@ -50,6 +55,11 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "preempt", about: "a checksum computed while preempted equals the reference", main: preempt::main },
     Program { name: "syscall", about: "a blocking call hands its P's queue to another core", main: syscall::main },
     Program { name: "sleep", about: "N goroutines (default 10000) sleep up to 1 s; how late do they wake?", main: sleep::main },
+    Program { name: "churn", about: "spawn/exit storms through the per-P caches, N children per parent (default 100), checked", main: churn::main },
+    Program { name: "million", about: "park N goroutines (default 1000000), report bytes per G, wake all", main: million::main },
+    Program { name: "procresize", about: "GOMAXPROCS 4 -> 1 -> 3 -> 4 while N goroutines (default 4000) run; none lost", main: procresize::main },
+    Program { name: "stackgrow", about: "recursion N deep (default 1200) grows stacks by page faults, checked", main: stackgrow::main },
+    Program { name: "stw", about: "stop the world N times (default 20) while every P runs a hog", main: stw::main },
     Program { name: "echo", about: "TCP and UDP echo server on port 7 (N= CPU-bound goroutines alongside)", main: echo::main },
     Program { name: "httpd", about: "HTTP/1.1 server on port 80 showing the scheduler (N= CPU-bound goroutines)", main: httpd::main },
     Program { name: "yield", about: "goroutines taking turns with gosched()", main: yield_::main },
@@ -67,6 +77,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "heap", about: "self-test: heap allocation stress on every core", main: selftest::heap },
     Program { name: "fault", about: "self-test: a page fault on core CPU (default 1)", main: selftest::fault },
     Program { name: "panic", about: "self-test: a panic on core CPU (default 1)", main: selftest::panic },
+    Program { name: "lostirq", about: "self-test: a tick whose delivery faults on a stack page is raised again", main: selftest::lostirq },
     Program { name: "overflow", about: "self-test: a goroutine overflows its stack", main: selftest::overflow },
 ];
 

@@ -198,3 +198,37 @@ pub fn overflow(_: &Args) -> Result<(), String> {
     wait_until(5_000, || false);
     Err("the stack overflow was not reported".into())
 }
+
+/// `PROG=lostirq`: a goroutine moves its stack pointer to the lowest mapped
+/// byte of its stack and waits, interrupts on, for a timer tick. The tick's
+/// delivery must push below — onto a page not mapped yet — so it faults;
+/// the page-fault handler maps the page and raises the lost tick again. If
+/// it did not, the tick would stay "in service" and never come again.
+pub fn lostirq(_: &Args) -> Result<(), String> {
+    let before = crate::arch::apic::redelivered();
+    let (ok, more) = runtime::without_preemption(|| {
+        let ticks = &cpu::current().ticks;
+        let old = ticks.load(Ordering::Relaxed);
+        let low = runtime::stack_low();
+        // SAFETY: `low` is page-aligned and the bottom of this goroutine's
+        // mapped stack, below everything in use; what interrupts push goes
+        // below it, onto pages the fault handler maps.
+        let ok = unsafe { crate::arch::interrupts::spin_on_stack_until_change(low, ticks, old, 1 << 30) };
+        // The tick must keep coming afterwards (same core: no preemption).
+        let after = ticks.load(Ordering::Relaxed);
+        let more = wait_until(5_000, || ticks.load(Ordering::Relaxed) >= after + 5);
+        (ok, more)
+    });
+    let redelivered = crate::arch::apic::redelivered() - before;
+    crate::println!("lostirq: tick_taken={ok} redelivered={redelivered}");
+    if !ok {
+        return Err("no timer tick arrived while the stack pointer sat on the mapped edge".into());
+    }
+    if redelivered == 0 {
+        return Err("the tick was taken without a redelivery: its delivery did not fault".into());
+    }
+    if !more {
+        return Err("the tick stopped after the redelivery".into());
+    }
+    Ok(())
+}

@@ -17,6 +17,7 @@ pub fn main(args: &Args) -> Result<(), String> {
     let wg = Arc::new(WaitGroup::new());
     let start = time::nanotime();
     wg.add(n as i64);
+    let locks0 = crate::sync::global_lock_acquisitions();
     for i in 0..n {
         let (ran, wg) = (ran.clone(), wg.clone());
         runtime::go(move || {
@@ -31,6 +32,7 @@ pub fn main(args: &Args) -> Result<(), String> {
     }
     wg.wait();
     let elapsed_us = (time::nanotime() - start) / 1000;
+    let locks = crate::sync::global_lock_acquisitions() - locks0;
     let done = ran.iter().filter(|r| r.load(Ordering::Relaxed) == 1).count();
     let (runs, steals): (Vec<u64>, Vec<u64>) = runtime::p_stats().map(|s| (s.runs, s.steals)).unzip();
     let runs_text: Vec<String> = runs.iter().map(|r| format!("{r}")).collect();
@@ -39,6 +41,7 @@ pub fn main(args: &Args) -> Result<(), String> {
         runs_text.join(" "),
         steals.iter().sum::<u64>()
     );
+    crate::println!("spawn: global_lock_acquisitions={locks} per_spawn={:.3}", locks as f64 / n as f64);
     if let Some(i) = ran.iter().position(|r| r.load(Ordering::Relaxed) != 1) {
         return Err(format!("goroutine {i} ran {} times", ran[i].load(Ordering::Relaxed)));
     }

@@ -1,15 +1,19 @@
 //! The goroutine: Go's `g` (runtime2.go), its status values and wait
 //! reasons, and the free lists that recycle dead Gs (Go's `gfput`/`gfget`).
 
-use alloc::boxed::Box;
 use core::cell::UnsafeCell;
 use core::panic::Location;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
+use super::mcache::Central;
+use super::p::P;
 use crate::arch::switch::Context;
 use crate::arch::time::rdtsc;
 use crate::mm::stack::Stack;
+
+/// The central pool of memory for new Gs (see `mcache.rs`).
+pub(super) static GCENTRAL: Central<G> = Central::new();
 
 /// Go's `_G*` status values, with Go's numbers (so that scheddetail's
 /// `status=4` reads as in Go).
@@ -127,10 +131,13 @@ unsafe impl Sync for G {}
 unsafe impl Send for G {}
 
 impl G {
-    /// Go's `malg`: a new G with a fresh stack, or `None` when out of memory.
-    pub(super) fn malg() -> Option<NonNull<G>> {
+    /// Go's `malg`: a new G with a fresh stack, or `None` when out of
+    /// memory. The G's memory comes from `pp`'s cache (no lock, usually);
+    /// the caller owns `pp`, with preemption off.
+    pub(super) fn malg(pp: &P) -> Option<NonNull<G>> {
         let stack = Stack::new()?;
-        let gp = Box::new(G {
+        let slot = pp.gcache.alloc(&GCENTRAL)?;
+        let g = G {
             context: UnsafeCell::new(Context::default()),
             stack,
             goid: AtomicU64::new(0),
@@ -142,8 +149,10 @@ impl G {
             waitsince: AtomicU64::new(0),
             parent_goid: AtomicU64::new(0),
             gopc: AtomicPtr::new(ptr::null_mut()),
-        });
-        Some(NonNull::from(Box::leak(gp)))
+        };
+        // SAFETY: the slot is memory for one G that nobody else uses; Gs
+        // are never freed, so it stays this G's for ever.
+        Some(NonNull::from(unsafe { &mut *slot.as_ptr() }.write(g)))
     }
 
     pub fn status(&self) -> Status {

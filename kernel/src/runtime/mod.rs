@@ -34,6 +34,7 @@ mod checkdead;
 pub mod g;
 mod idle;
 mod m;
+pub mod mcache;
 pub mod mutex;
 pub mod netpoll;
 pub mod once;
@@ -41,12 +42,15 @@ mod p;
 mod panic;
 mod preempt;
 mod proc;
+mod procresize;
 pub mod runq;
 mod sched;
 mod schedtrace;
 mod schedule;
 pub mod select;
 mod sema;
+mod stack;
+mod stw;
 mod sudog;
 pub mod syscall;
 pub mod time;
@@ -65,6 +69,9 @@ pub use netpoll::waiters;
 pub use mutex::Mutex;
 pub use once::Once;
 pub use proc::{go, gopark, goready, gosched};
+pub use procresize::set_gomaxprocs;
+pub use stack::{morestack, stack_low, stack_mapped, stack_overflow_goid};
+pub use stw::{start_the_world, stop_the_world};
 pub use select::Select;
 pub use traceback::{goroutine_dump, sigquit, sigquits};
 pub use waitgroup::WaitGroup;
@@ -118,7 +125,13 @@ pub fn goid() -> u64 {
 
 /// Go's `runtime.GOMAXPROCS(0)`.
 pub fn gomaxprocs() -> usize {
-    sched().allp.len()
+    sched().allp().len()
+}
+
+/// The id of the P running this goroutine. Meaningful only with preemption
+/// off (`without_preemption`): a preempted G may resume on another P.
+pub fn pid() -> usize {
+    getm().p().id
 }
 
 /// Go's `runtime.NumGoroutine()`.
@@ -139,7 +152,7 @@ pub struct PStats {
 }
 
 pub fn p_stats() -> impl Iterator<Item = PStats> {
-    sched().allp.iter().map(|pp| PStats {
+    sched().allp().iter().map(|pp| PStats {
         runs: pp.runs.load(Ordering::Relaxed),
         steals: pp.steals.load(Ordering::Relaxed),
         preempts: pp.preempts.load(Ordering::Relaxed),
@@ -171,7 +184,7 @@ pub fn start(config: &Config, ncpu: usize, program: &'static Program) -> ! {
     }
     interrupts::disable();
     let m0 = &s.allm[0];
-    idle::acquirep(m0, &s.allp[0]);
+    idle::acquirep(m0, &s.allp()[0]);
     READY.store(true, Ordering::Release);
     // Unlike Go, whose Ms are created on demand, every core exists from
     // boot: wait until each is bound to a P or parked, so what the program
@@ -207,8 +220,8 @@ pub fn mstart() -> ! {
     }
     let s = sched();
     let m = getm();
-    if m.id < s.allp.len() {
-        idle::acquirep(m, &s.allp[m.id]);
+    if m.id < s.allp().len() {
+        idle::acquirep(m, &s.allp()[m.id]);
         s.mstarted.fetch_add(1, Ordering::Release);
     } else {
         s.mput(&mut s.lock.lock(), m);
@@ -243,19 +256,9 @@ pub fn timer_tick() {
 /// (Preempting long-running Gs is done by each core's own tick.)
 fn sysmon(s: &'static sched::Sched, now: u64) {
     syscall::retake_syscalls(s, now);
-    if s.allp.iter().any(|pp| pp.status() == p::PStatus::Idle && pp.timers.due(now)) {
+    if s.allp().iter().any(|pp| pp.status() == p::PStatus::Idle && pp.timers.due(now)) {
         idle::wakep();
     }
     netpoll::sysmon_netpoll(now);
     schedtrace::tick(s);
-}
-
-/// If `addr` is in the guard pages of the goroutine running on this core,
-/// that goroutine's id (for the page-fault report).
-pub fn stack_overflow_goid(addr: u64) -> Option<u64> {
-    let m = try_sched()?.allm.get(cpu::id())?;
-    let gp = NonNull::new(m.curg.load(Ordering::Relaxed))?;
-    // SAFETY: Gs are never freed.
-    let g = unsafe { gp.as_ref() };
-    g.stack.in_guard(x86_64::VirtAddr::new_truncate(addr)).then(|| g.goid.load(Ordering::Relaxed))
 }

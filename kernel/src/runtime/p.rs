@@ -1,11 +1,12 @@
 //! The processor: Go's `p`. A P is the right to run Go code: an M must hold
 //! one to run Gs. Each P has a lock-free local run queue (`runq.rs`) and a
-//! free list of dead Gs. There are `GOMAXPROCS` Ps.
+//! free list of dead Gs. There are `GOMAXPROCS` Ps in use (`sched.allp()`).
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::g::{G, GList, NO_M};
+use super::mcache::Local;
 use super::runq::RunQueue;
 use super::preempt::SysmonTick;
 use super::time::Timers;
@@ -20,6 +21,10 @@ pub enum PStatus {
     Running = 1,
     /// Its M is in a system call; sysmon may take it away (`retake`).
     Syscall = 2,
+    /// Stopped by stop-the-world, held by nobody (Go's `_Pgcstop`).
+    GcStop = 3,
+    /// Not in use: beyond GOMAXPROCS (Go's `_Pdead`).
+    Dead = 4,
 }
 
 pub struct P {
@@ -39,6 +44,8 @@ pub struct P {
     pub(super) gfree: UnsafeCell<GList>,
     /// Mirror of the free list's length, readable by anyone (scheddetail).
     pub gfreecnt: AtomicU32,
+    /// Memory for new Gs (Go's `p.mcache`, for Gs): owner only.
+    pub(super) gcache: Local<G>,
     /// Gs this P has run (`execute` calls) and successful steals by it.
     pub runs: AtomicU64,
     pub steals: AtomicU64,
@@ -65,6 +72,7 @@ impl P {
             syscalltick: AtomicU32::new(0),
             gfree: UnsafeCell::new(GList::new()),
             gfreecnt: AtomicU32::new(0),
+            gcache: Local::new(),
             runs: AtomicU64::new(0),
             steals: AtomicU64::new(0),
             preempts: AtomicU64::new(0),
@@ -77,7 +85,9 @@ impl P {
         match self.status.load(Ordering::Acquire) {
             0 => PStatus::Idle,
             1 => PStatus::Running,
-            _ => PStatus::Syscall,
+            2 => PStatus::Syscall,
+            3 => PStatus::GcStop,
+            _ => PStatus::Dead,
         }
     }
 

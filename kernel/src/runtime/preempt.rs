@@ -87,6 +87,26 @@ pub(super) fn tick(m: &M, now: u64) {
     }
 }
 
+/// Go's `preemptall` as seen by one core: `stop_the_world` sends this call
+/// to every other core, in its IPI handler. The running G is preempted as
+/// by the tick, or, inside `acquirem`, when it leaves it; a core running no
+/// G holds no P, or is in the scheduler, which checks `sched.gcwaiting`.
+pub(super) fn preempt_ipi(_: usize) {
+    let m = getm();
+    let pp = m.p.load(Ordering::Relaxed);
+    let gp = m.curg.load(Ordering::Relaxed);
+    if pp.is_null() || gp.is_null() {
+        return;
+    }
+    // SAFETY: Ps and Gs are never freed.
+    let (pp, g) = unsafe { (&*pp, &*gp) };
+    if m.locks.load(Ordering::Relaxed) > 0 {
+        m.preempt.store(true, Ordering::Relaxed);
+    } else if g.status() == Status::Running {
+        preemptone(m, pp);
+    }
+}
+
 /// Go's `preemptone` + `asyncPreempt`, from inside the timer interrupt:
 /// the G's registers are already saved on its stack by the interrupt; save
 /// the rest with `switch` and let g0 requeue it.

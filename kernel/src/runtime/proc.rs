@@ -50,7 +50,7 @@ fn newproc<F: FnOnce() + Send + 'static>(f: F, gopc: &'static Location<'static>)
     let m = mp.m();
     let pp = m.p();
     let gp = gfget(pp).or_else(|| {
-        let gp = G::malg()?;
+        let gp = G::malg(pp)?;
         allgadd(gp);
         Some(gp)
     });
@@ -136,6 +136,8 @@ fn goexit0(gp: NonNull<G>) {
     let pp = getm().p();
     g.casgstatus(Status::Running, Status::Dead);
     trace::go_end(pp, g);
+    // The G keeps its stack for the next goroutine, but not all of it.
+    g.stack.shrink();
     sched().ngoroutines.fetch_sub(1, Ordering::Relaxed);
     gfput(pp, gp);
 }
@@ -157,6 +159,20 @@ fn gfput(pp: &P, gp: NonNull<G>) {
         s.ngfree.store(locked.gfree.len, Ordering::Relaxed);
     }
     pp.gfreecnt.store(local.len, Ordering::Relaxed);
+}
+
+/// Go's `gfpurge`: moves all of `pp`'s dead Gs to the global free list
+/// (`procresize`, for a P going away; the world is stopped).
+pub(super) fn gfpurge(pp: &P) {
+    // SAFETY: the world is stopped, so nobody else touches `pp`'s list.
+    let local = unsafe { &mut *pp.gfree.get() };
+    let s = sched();
+    let mut locked = s.lock.lock();
+    while let Some(gp) = local.pop() {
+        locked.gfree.push(gp);
+    }
+    s.ngfree.store(locked.gfree.len, Ordering::Relaxed);
+    pp.gfreecnt.store(0, Ordering::Relaxed);
 }
 
 /// Go's `gfget`: a dead G from this P's free list, refilled with up to 32

@@ -46,15 +46,26 @@ pub struct Sched {
     /// P, or parked as idle Ms. `start` waits for all of them, so the main
     /// goroutine and schedtrace never see a core still on its way in.
     pub mstarted: AtomicU32,
-    pub allp: Box<[P]>,
+    /// GOMAXPROCS: Ps `0..gomaxprocs` of `allp_storage` are in use. Changed
+    /// only by `procresize`, with the world stopped.
+    gomaxprocs: AtomicU32,
+    /// One P per core, allocated once so that `procresize` never frees one
+    /// (Go reallocates `allp`; here a P pointer is valid for ever). Ps past
+    /// `gomaxprocs` are `_Pdead`.
+    allp_storage: Box<[P]>,
     pub allm: Box<[M]>,
+    /// A stop-the-world is in progress: Ms stop their P at the next safe
+    /// point (Go's `sched.gcwaiting`).
+    pub gcwaiting: AtomicBool,
+    /// Ps still to stop before the world is stopped (Go's `sched.stopwait`).
+    pub stopwait: AtomicU32,
 }
 
 static SCHED: spin::Once<Sched> = spin::Once::new();
 
 pub fn init(ncpu: usize, gomaxprocs: usize) -> &'static Sched {
     SCHED.call_once(|| Sched {
-        lock: IrqLock::new(Locked { runq: GQueue::new(), pidle: 0, midle: 0, gfree: GList::new() }),
+        lock: IrqLock::new_global(Locked { runq: GQueue::new(), pidle: 0, midle: 0, gfree: GList::new() }),
         runqsize: AtomicU32::new(0),
         npidle: AtomicU32::new(0),
         idlepmask: AtomicU64::new(0),
@@ -65,8 +76,19 @@ pub fn init(ncpu: usize, gomaxprocs: usize) -> &'static Sched {
         ngoroutines: AtomicI64::new(0),
         main_started: AtomicBool::new(false),
         mstarted: AtomicU32::new(0),
-        allp: (0..gomaxprocs).map(P::new).collect(),
+        gomaxprocs: AtomicU32::new(gomaxprocs as u32),
+        allp_storage: (0..ncpu)
+            .map(|id| {
+                let pp = P::new(id);
+                if id >= gomaxprocs {
+                    pp.set_status(PStatus::Dead);
+                }
+                pp
+            })
+            .collect(),
         allm: (0..ncpu).map(M::new).collect(),
+        gcwaiting: AtomicBool::new(false),
+        stopwait: AtomicU32::new(0),
     })
 }
 
@@ -81,7 +103,23 @@ pub fn sched() -> &'static Sched {
 
 impl Sched {
     pub fn gomaxprocs(&self) -> u32 {
-        self.allp.len() as u32
+        self.gomaxprocs.load(Ordering::Acquire)
+    }
+
+    /// The Ps in use: `allp[..gomaxprocs]` (Go's `allp`).
+    pub fn allp(&self) -> &[P] {
+        &self.allp_storage[..self.gomaxprocs() as usize]
+    }
+
+    /// Every P, in use or `_Pdead` (one per core).
+    pub fn allp_all(&self) -> &[P] {
+        &self.allp_storage
+    }
+
+    /// Sets GOMAXPROCS; for `procresize` only (world stopped).
+    pub(super) fn set_gomaxprocs(&self, n: u32) {
+        assert!(n >= 1 && n as usize <= self.allp_storage.len(), "procresize: bad GOMAXPROCS {n}");
+        self.gomaxprocs.store(n, Ordering::Release);
     }
 
     /// Go's `globrunqput`: puts `gp` at the back of the global run queue.
@@ -140,7 +178,7 @@ impl Sched {
         locked.pidle &= !(1 << id);
         self.idlepmask.store(locked.pidle, Ordering::Relaxed);
         self.npidle.store(locked.pidle.count_ones(), Ordering::Relaxed);
-        let pp = &sched().allp[id];
+        let pp = &sched().allp()[id];
         Some(pp)
     }
 

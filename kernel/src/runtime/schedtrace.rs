@@ -90,18 +90,18 @@ impl Display for SchedTrace<'_> {
         )?;
         if !self.detailed {
             f.write_str(" [")?;
-            for (i, pp) in s.allp.iter().enumerate() {
+            for (i, pp) in s.allp().iter().enumerate() {
                 let sep = if i == 0 { "" } else { " " };
                 write!(f, "{sep}{}", pp.runq.len() + pp.runq.has_runnext() as u32)?;
             }
             f.write_str("] schedticks=[ ")?;
-            for pp in s.allp.iter() {
+            for pp in s.allp().iter() {
                 write!(f, "{} ", pp.schedtick.load(Ordering::Relaxed))?;
             }
             return f.write_str("]\n");
         }
         f.write_str(" gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait=false\n")?;
-        for pp in s.allp.iter() {
+        for pp in s.allp().iter() {
             writeln!(
                 f,
                 "  P{}: status={} schedtick={} syscalltick={} m={} runqsize={} gfreecnt={} timerslen={}",

@@ -10,6 +10,7 @@ use super::m::M;
 use super::netpoll;
 use super::p::P;
 use super::sched::sched;
+use super::stw::gcstopm;
 use super::time::check_timers;
 use super::trace;
 use crate::arch::switch::switch;
@@ -60,6 +61,11 @@ fn execute(m: &M, gp: NonNull<G>, inherit_time: bool) {
 fn find_runnable(m: &M) -> (NonNull<G>, bool) {
     let s = sched();
     'top: loop {
+        // The world is being stopped: stop this P, wait to be restarted.
+        if s.gcwaiting.load(Ordering::Acquire) {
+            gcstopm(m);
+            continue 'top;
+        }
         let pp = m.p();
         check_timers(pp);
         // Check the global runnable queue once in a while to ensure
@@ -102,9 +108,18 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
         // critical section (see `idle.rs` for why), after a last look at
         // the global queue under the lock.
         let mut locked = s.lock.lock();
+        if s.gcwaiting.load(Ordering::Acquire) {
+            continue 'top; // stop the P rather than idle it
+        }
         if let Some(gp) = s.globrunqget(&mut locked, pp, 0) {
             return (gp, false);
         }
+        // Clear `spinning` before this M becomes visible as idle: once it
+        // is on the idle list, `startm` may hand it a P and set `spinning`
+        // for the wakeup it counted, which must not be wiped out here (that
+        // leaked one `nmspinning` for good, and `wakep` then never woke a
+        // core again).
+        let was_spinning = m.spinning.swap(false, Ordering::Relaxed);
         let pp = releasep(m);
         s.pidleput(&mut locked, pp);
         s.mput(&mut locked, m);
@@ -115,14 +130,19 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
         // A producer that published work before our decrement became
         // visible is seen here; one that published after sees
         // nmspinning == 0 and wakes a core itself (`wakep`).
-        if m.spinning.swap(false, Ordering::Relaxed) {
+        if was_spinning {
             let before = s.nmspinning.fetch_sub(1, Ordering::SeqCst);
             assert!(before > 0, "findRunnable: negative nmspinning");
-            if s.allp.iter().any(|p| !p.runq.runqempty()) || netpoll::netpoll_pending() {
+            if s.allp().iter().any(|p| !p.runq.runqempty()) || netpoll::netpoll_pending() {
                 let mut locked = s.lock.lock();
                 // Unless `startm` already chose this M, take ourselves off
-                // the idle list and a P back.
-                if m.nextp.load(Ordering::Acquire).is_null() {
+                // the idle list and a P back. "Chose" is decided under the
+                // lock — `startm` takes the M off the idle list there — not
+                // by `nextp`, which it sets only after dropping the lock: an
+                // M that trusted `nextp` could take a second P and run with
+                // the `spinning` that startm counted for it, leaking one
+                // `nmspinning` (then `wakep` never wakes a core again).
+                if locked.midle & (1 << m.id) != 0 {
                     if let Some(pp) = s.pidleget(&mut locked) {
                         s.mremove(&mut locked, m.id);
                         drop(locked);
@@ -146,14 +166,14 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
 fn steal_work(m: &M, pp: &P) -> Option<NonNull<G>> {
     const STEAL_TRIES: usize = 4;
     let s = sched();
-    let n = s.allp.len();
+    let n = s.allp().len();
     for i in 0..STEAL_TRIES {
         let steal_runnext = i == STEAL_TRIES - 1;
         for victim in RandomOrder::new(n, m.fastrand()) {
             if victim == pp.id {
                 continue;
             }
-            if steal_runnext && check_timers(&s.allp[victim]) > 0 {
+            if steal_runnext && check_timers(&s.allp()[victim]) > 0 {
                 if let Some((gp, _)) = pp.runq.runqget() {
                     return Some(gp);
                 }
@@ -161,7 +181,7 @@ fn steal_work(m: &M, pp: &P) -> Option<NonNull<G>> {
             if s.idlepmask.load(Ordering::Relaxed) & (1 << victim) != 0 {
                 continue;
             }
-            if let Some((gp, count)) = pp.runq.runqsteal(&s.allp[victim].runq, steal_runnext) {
+            if let Some((gp, count)) = pp.runq.runqsteal(&s.allp()[victim].runq, steal_runnext) {
                 pp.steals.fetch_add(1, Ordering::Relaxed);
                 trace::steal(pp, victim, count);
                 return Some(gp);

@@ -104,7 +104,7 @@ fn exitsyscall0(gp: NonNull<G>) {
 /// taken from its M and handed off — if it has work, or nobody else is
 /// looking for work, or it has been in the call for 10 ms.
 pub(super) fn retake_syscalls(s: &'static Sched, now: u64) {
-    for pp in s.allp.iter().filter(|pp| pp.status() == PStatus::Syscall) {
+    for pp in s.allp().iter().filter(|pp| pp.status() == PStatus::Syscall) {
         let t = pp.syscalltick.load(Ordering::Relaxed);
         if pp.sysmontick.syscalltick.load(Ordering::Relaxed) != t {
             pp.sysmontick.syscalltick.store(t, Ordering::Relaxed);

@@ -137,6 +137,20 @@ pub(super) fn check_timers(pp: &P) -> usize {
     }
 }
 
+/// Go's `moveTimers`: moves every timer of `from` (a P that `procresize`
+/// is destroying) to `to`, keeping their deadlines and order.
+pub(super) fn move_timers(from: &P, to: &P) {
+    let entries = {
+        let mut heap = from.timers.heap.lock();
+        let entries = core::mem::take(&mut *heap);
+        from.timers.publish(&heap);
+        entries
+    };
+    let mut heap = to.timers.heap.lock();
+    heap.extend(entries);
+    to.timers.publish(&heap);
+}
+
 /// Go's `addtimer`: calls `f(arg)` at `when` (nanotime), on this P.
 pub fn start_timer(when: u64, f: fn(usize), arg: usize) -> Timer {
     let state = Arc::new(TimerState { f, arg, state: AtomicU8::new(WAITING) });

@@ -33,7 +33,11 @@ static SIGQUITS: AtomicU64 = AtomicU64::new(0);
 /// exists there is nothing to dump, and the key is ignored.
 pub fn sigquit() {
     if try_sched().is_some() {
+        // A consistent snapshot: stop the world (unless it is being stopped
+        // already), print, restart it; then send the execution trace.
+        let world = super::stw::try_stop_the_world("goroutine dump");
         crate::print!("\nSIGQUIT: goroutine dump ({} goroutines)\n\n{}", super::num_goroutine(), goroutine_dump());
+        world.map(super::stw::start_the_world);
         super::trace::flush(false);
         SIGQUITS.fetch_add(1, Ordering::Release);
     }

@@ -57,6 +57,11 @@ impl WaitGroup {
         self.add(-1);
     }
 
+    /// How many goroutines are parked in `wait`.
+    pub fn waiters(&self) -> usize {
+        self.waiters.lock().len()
+    }
+
     /// Blocks until the counter is zero.
     pub fn wait(&self) {
         let mut waiters = self.waiters.lock();

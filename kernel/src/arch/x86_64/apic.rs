@@ -16,6 +16,8 @@ const ID: usize = 0x20;
 const TPR: usize = 0x80;
 const EOI: usize = 0xb0;
 const SVR: usize = 0xf0;
+/// In-service register: eight 32-bit words, 16 bytes apart.
+const ISR: usize = 0x100;
 const ESR: usize = 0x280;
 const ICR_LOW: usize = 0x300;
 const ICR_HIGH: usize = 0x310;
@@ -37,8 +39,11 @@ const ICR_NMI: u32 = 0b100 << 8;
 const ICR_INIT: u32 = 0b101 << 8;
 const ICR_STARTUP: u32 = 0b110 << 8;
 const ICR_ALL_BUT_SELF: u32 = 0b11 << 18;
+const ICR_SELF: u32 = 0b01 << 18;
 
 static BASE: AtomicU64 = AtomicU64::new(0);
+/// Interrupts re-raised by `redeliver_lost_interrupt` (for measurements).
+static REDELIVERED: AtomicU64 = AtomicU64::new(0);
 
 fn read(reg: usize) -> u32 {
     // SAFETY: BASE maps the LAPIC page (set in `init_bsp`); `reg` is a
@@ -124,6 +129,40 @@ pub fn send_ipi(apic_id: u32, vector: u8) {
     let saved = super::interrupts::disable();
     send(apic_id, ICR_FIXED | ICR_LEVEL_ASSERT | vector as u32);
     super::interrupts::restore(saved);
+}
+
+/// The highest vector in service (accepted, not yet EOI'd), if any.
+fn highest_in_service() -> Option<u8> {
+    (0..8).rev().find_map(|i| {
+        let word = read(ISR + 0x10 * i);
+        (word != 0).then(|| (32 * i + 31 - word.leading_zeros() as usize) as u8)
+    })
+}
+
+/// Re-raises an interrupt whose delivery faulted. An interrupt is accepted
+/// (its in-service bit set) before the CPU pushes its frame; if that push
+/// page-faults — a goroutine's stack about to grow — the handler never runs
+/// and never sends EOI, which would block that vector (the tick!) forever.
+/// The page-fault handler calls this once the page is mapped, when it
+/// interrupted code that had interrupts enabled: no handler is then running
+/// on this core, so a bit in service can only be the lost interrupt. It is
+/// acknowledged and sent again to this core, to be taken on the now-mapped
+/// stack as soon as the faulting code resumes.
+pub fn redeliver_lost_interrupt() {
+    if let Some(vector) = highest_in_service() {
+        REDELIVERED.fetch_add(1, Ordering::Relaxed);
+        eoi();
+        write(ICR_HIGH, 0);
+        write(ICR_LOW, ICR_SELF | ICR_FIXED | ICR_LEVEL_ASSERT | vector as u32);
+        while read(ICR_LOW) & ICR_PENDING != 0 {
+            core::hint::spin_loop();
+        }
+    }
+}
+
+/// How many interrupts `redeliver_lost_interrupt` has re-raised.
+pub fn redelivered() -> u64 {
+    REDELIVERED.load(Ordering::Relaxed)
 }
 
 /// Sends an NMI to every other core (used to stop them on a fatal error).

@@ -7,6 +7,7 @@
 //! cross-call queue.
 
 use x86_64::registers::control::Cr2;
+use x86_64::registers::rflags::RFlags;
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
 
 use super::{apic, cpu, gdt, vectors};
@@ -107,8 +108,20 @@ extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, code: u64) ->
     report("double fault", &frame, Some(code), None)
 }
 
+/// A fault on a page of the running goroutine's stack that is not mapped
+/// yet grows the stack (`runtime::morestack`) and resumes the goroutine;
+/// anything else is fatal. This handler runs on its own IST stack, so a
+/// fault on an unmapped stack page never has to push onto that page (which
+/// would be a double fault), and it takes no lock (see `mm::pte`).
 extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFaultErrorCode) {
-    report("page fault", &frame, Some(code.bits()), Some(Cr2::read_raw()))
+    let cr2 = Cr2::read_raw();
+    if !code.contains(PageFaultErrorCode::PROTECTION_VIOLATION) && crate::runtime::morestack(cr2) {
+        if frame.cpu_flags.contains(RFlags::INTERRUPT_FLAG) {
+            apic::redeliver_lost_interrupt();
+        }
+        return;
+    }
+    report("page fault", &frame, Some(code.bits()), Some(cr2))
 }
 
 extern "x86-interrupt" fn nmi(frame: InterruptStackFrame) {

@@ -46,3 +46,44 @@ pub fn enable_and_hlt_then_disable() {
     x86::enable_and_hlt();
     x86::disable();
 }
+
+/// For the self-test of interrupt redelivery (`PROG=lostirq`): with
+/// interrupts enabled and the stack pointer moved to `stack`, spins until
+/// `*word != old` or `spins` rounds pass; returns whether it changed, with
+/// the interrupt flag as it was. The
+/// loop itself touches no stack, so the only pushes below `stack` are
+/// those of interrupt delivery.
+///
+/// # Safety
+/// `stack` must be 16-byte aligned, inside the current stack's slot, and
+/// everything at or above it that is in use must stay untouched by the
+/// interrupts taken meanwhile (they push below `stack`).
+pub unsafe fn spin_on_stack_until_change(stack: u64, word: &core::sync::atomic::AtomicU64, old: u64, spins: u64) -> bool {
+    let left: u64;
+    // SAFETY: guaranteed by the caller; rsp is restored before the block ends.
+    unsafe {
+        core::arch::asm!(
+            "pushfq",
+            "pop {flags}",
+            "mov {saved}, rsp",
+            "mov rsp, {stack}",
+            "sti",
+            "2:",
+            "cmp [{word}], {old}",
+            "jne 3f",
+            "dec {left}",
+            "jnz 2b",
+            "3:",
+            "mov rsp, {saved}",
+            "push {flags}",
+            "popfq",
+            flags = out(reg) _,
+            saved = out(reg) _,
+            stack = in(reg) stack,
+            word = in(reg) word.as_ptr(),
+            old = in(reg) old,
+            left = inout(reg) spins => left,
+        );
+    }
+    left != 0
+}

@@ -10,7 +10,7 @@
 //! for the core to run in its interrupt handler.
 
 use alloc::vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use x86_64::registers::control::Cr3;
 use x86_64::structures::paging::{Page, PageTableFlags as Flags, PhysFrame};
@@ -141,5 +141,39 @@ pub fn call(cpu: usize, f: fn(usize), arg: usize) -> Result<(), &'static str> {
 pub fn run_calls() {
     while let Some((f, arg)) = cpu::current().calls.pop() {
         f(arg);
+    }
+}
+
+/// Flushes this core's TLB and counts down the shootdown's `pending` (the
+/// address of an `AtomicUsize` on the initiator's stack).
+fn flush_and_ack(pending: usize) {
+    x86_64::instructions::tlb::flush_all();
+    // SAFETY: the initiator of `tlb_shootdown` keeps the counter alive
+    // until it has seen every acknowledgement.
+    unsafe { &*(pending as *const AtomicUsize) }.fetch_sub(1, Ordering::Release);
+}
+
+/// Flushes the TLB of every core (the kernel's mappings are not global, so
+/// reloading CR3 drops them) and returns once all have done it: after this,
+/// no core can reach an unmapped page through a stale translation.
+///
+/// While waiting, this core runs the calls queued for it, so two cores
+/// shooting down at once (each with interrupts off) do not wait for each
+/// other forever.
+pub fn tlb_shootdown() {
+    x86_64::instructions::tlb::flush_all();
+    let me = cpu::id();
+    let online = cpu::online();
+    let pending = AtomicUsize::new(online - 1);
+    for c in (0..online).filter(|&c| c != me) {
+        while call(c, flush_and_ack, &raw const pending as usize).is_err() {
+            run_calls();
+            core::hint::spin_loop();
+        }
+    }
+    // Acquire: pairs with each core's Release decrement after its flush.
+    while pending.load(Ordering::Acquire) != 0 {
+        run_calls();
+        core::hint::spin_loop();
     }
 }
