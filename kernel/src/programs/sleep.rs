@@ -95,10 +95,10 @@ fn timers_fire_in_deadline_order() -> bool {
         rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         order.swap(i, (rng >> 33) as usize % (i + 1));
     }
-    let timers: Vec<time::Timer> =
-        order.iter().map(|&k| time::start_timer(base + k * 1_000_000, record, (base + k * 1_000_000) as usize)).collect();
+    for &k in &order {
+        time::start_timer(base + k * 1_000_000, record, (base + k * 1_000_000) as usize);
+    }
     time::sleep(COUNT * 1_000_000 + 20_000_000);
-    drop(timers);
     let fired = FIRED.lock();
     fired.len() == COUNT as usize && fired.windows(2).all(|w| w[0] <= w[1])
 }

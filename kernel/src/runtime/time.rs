@@ -17,10 +17,9 @@
 //! block. `goready` is the typical one.
 
 use alloc::collections::BinaryHeap;
-use alloc::sync::Arc;
 use core::cmp::Ordering as CmpOrdering;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::g::{G, WaitReason};
 use super::p::P;
@@ -30,24 +29,16 @@ use crate::sync::IrqLock;
 
 pub use super::timechan::{Ticker, after};
 
-const WAITING: u8 = 0;
-const FIRED: u8 = 1;
-const STOPPED: u8 = 2;
-
-/// What a timer does when it fires: `f(arg)`.
-struct TimerState {
-    f: fn(usize),
-    arg: usize,
-    state: AtomicU8,
-}
-
-/// A pending timer, as a handle to stop it (Go's `*timer`).
-pub struct Timer(Arc<TimerState>);
-
+/// A pending timer (Go's `timer`): at `when`, call `f(arg)`. Timers cannot
+/// be stopped: what uses them (sleep, `after`, tickers, socket deadlines)
+/// checks its own state when the function runs, so a timer that is no
+/// longer wanted simply finds nothing to do.
 struct Entry {
     when: u64,
+    /// Order of arming, to break ties between equal deadlines (FIFO).
     seq: u64,
-    timer: Arc<TimerState>,
+    f: fn(usize),
+    arg: usize,
 }
 
 impl PartialEq for Entry {
@@ -91,9 +82,9 @@ impl Timers {
     }
 
     /// Go's `doaddtimer`.
-    fn add(&self, when: u64, timer: Arc<TimerState>) {
+    fn add(&self, when: u64, f: fn(usize), arg: usize) {
         let mut heap = self.heap.lock();
-        heap.push(Entry { when, seq: SEQ.fetch_add(1, Ordering::Relaxed), timer });
+        heap.push(Entry { when, seq: SEQ.fetch_add(1, Ordering::Relaxed), f, arg });
         self.publish(&heap);
     }
 
@@ -129,11 +120,9 @@ pub(super) fn check_timers(pp: &P) -> usize {
             entry
         };
         let Some(entry) = entry else { return fired };
-        if entry.timer.state.compare_exchange(WAITING, FIRED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-            super::trace::timer_fire(pp);
-            (entry.timer.f)(entry.timer.arg);
-            fired += 1;
-        }
+        super::trace::timer_fire(pp);
+        (entry.f)(entry.arg);
+        fired += 1;
     }
 }
 
@@ -152,19 +141,9 @@ pub(super) fn move_timers(from: &P, to: &P) {
 }
 
 /// Go's `addtimer`: calls `f(arg)` at `when` (nanotime), on this P.
-pub fn start_timer(when: u64, f: fn(usize), arg: usize) -> Timer {
-    let state = Arc::new(TimerState { f, arg, state: AtomicU8::new(WAITING) });
+pub fn start_timer(when: u64, f: fn(usize), arg: usize) {
     let _m = super::m::acquirem();
-    getm().p().timers.add(when, state.clone());
-    Timer(state)
-}
-
-impl Timer {
-    /// Go's `deltimer`: stops the timer; true if it had not fired yet. The
-    /// entry stays in its heap and is dropped when its time comes.
-    pub fn stop(&self) -> bool {
-        self.0.state.compare_exchange(WAITING, STOPPED, Ordering::AcqRel, Ordering::Acquire).is_ok()
-    }
+    getm().p().timers.add(when, f, arg);
 }
 
 fn ready_sleeper(gp: usize) {
@@ -183,8 +162,7 @@ pub fn sleep(ns: u64) {
     let gp = getg().as_ptr() as usize;
     gopark(
         move || {
-            let state = Arc::new(TimerState { f: ready_sleeper, arg: gp, state: AtomicU8::new(WAITING) });
-            getm().p().timers.add(when, state);
+            getm().p().timers.add(when, ready_sleeper, gp);
         },
         WaitReason::Sleep,
     );
