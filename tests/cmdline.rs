@@ -5,9 +5,10 @@
 mod common;
 use common::*;
 
+/// (A program that ends: the default, the demo, serves HTTP until stopped.)
 #[track_caller]
 fn cpus_online(n: u32) {
-    let c = boot(n, &[]);
+    let c = boot(n, &["PROG=fib", "N=15"]);
     assert_success(&c);
     expect_line(&c, &format!("gmpos: {n} cpus online"));
 }
