@@ -279,7 +279,10 @@ impl Qemu {
             (Accel::Tcg, true) => push(&["-accel", "tcg,thread=single", "-icount", "shift=0,sleep=off"]),
             (Accel::Tcg, false) => push(&["-accel", "tcg,thread=multi"]),
         }
-        push(&["-drive", &format!("format=raw,file={}", qemu_escape(&self.image.display().to_string()))]);
+        // snapshot=on: the guest's writes (there are none) would go to a
+        // temporary file, and the image is opened read-only, so any number
+        // of runs (`make run` beside `make test`) can share it.
+        push(&["-drive", &format!("format=raw,snapshot=on,file={}", qemu_escape(&self.image.display().to_string()))]);
         push(&["-display", "none", "-no-reboot"]);
         push(&["-device", &format!("isa-debug-exit,iobase={EXIT_PORT:#x},iosize=0x04")]);
         let netdev: String =
@@ -819,7 +822,7 @@ mod tests {
         assert!(has(&a, ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]));
         assert!(has(&a, ["-serial", "stdio"]));
         assert!(a.contains(&"-no-reboot".to_string()));
-        assert!(a.contains(&format!("format=raw,file={}", bios_image().display())));
+        assert!(a.contains(&format!("format=raw,snapshot=on,file={}", bios_image().display())));
         // No words, no fw_cfg file: QEMU rejects an empty string.
         assert!(!a.contains(&"-fw_cfg".to_string()));
         assert!(!a.contains(&"-icount".to_string()));
