@@ -144,6 +144,24 @@ pub fn wakep() {
     startm(pp, true);
 }
 
+/// sysmon's answer to an idle P whose timers are due: wake an idle M and
+/// hand it that very P, whose `findRunnable` runs them first thing.
+/// (Go's sysmon calls `startm(nil, false)` and relies on the woken M, or a
+/// spinning one, to find the timers in `stealWork`'s last pass; with Gs
+/// to steal elsewhere that pass may not come for a while, and `wakep`
+/// does nothing while any M spins. Naming the P avoids both.)
+pub(super) fn startm_for_timers(pp: &'static P) {
+    let s = sched();
+    let mut locked = s.lock.lock();
+    if locked.pidle & (1 << pp.id) == 0 || locked.midle == 0 {
+        return; // someone took it meanwhile (and will run its timers)
+    }
+    s.pidletake(&mut locked, pp.id);
+    let mp = s.mget(&mut locked).expect("an idle M was just seen");
+    drop(locked);
+    mwake(mp, pp, false);
+}
+
 /// Go's `resetspinning`: this M found work and stops spinning; if it was
 /// the last spinner, another core may be needed.
 pub(super) fn resetspinning(m: &M) {

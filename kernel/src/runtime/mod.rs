@@ -250,14 +250,14 @@ pub fn timer_tick() {
 }
 
 /// Go's `sysmon`, one step per tick of core 0, for what no single core
-/// owns: take Ps from long system calls, wake a core for an idle P whose
-/// timers are due (nobody else would run them), poll the network if nobody
+/// owns: take Ps from long system calls, wake a core and hand it an idle P
+/// whose timers are due (nobody else would run them), poll the network if nobody
 /// has for 10 ms, print schedtrace lines.
 /// (Preempting long-running Gs is done by each core's own tick.)
 fn sysmon(s: &'static sched::Sched, now: u64) {
     syscall::retake_syscalls(s, now);
-    if s.allp().iter().any(|pp| pp.status() == p::PStatus::Idle && pp.timers.due(now)) {
-        idle::wakep();
+    for pp in s.allp().iter().filter(|pp| pp.status() == p::PStatus::Idle && pp.timers.due(now)) {
+        idle::startm_for_timers(pp);
     }
     netpoll::sysmon_netpoll(now);
     schedtrace::tick(s);

@@ -174,12 +174,18 @@ impl Sched {
         if locked.pidle == 0 {
             return None;
         }
-        let id = locked.pidle.trailing_zeros() as usize;
+        self.pidletake(locked, locked.pidle.trailing_zeros() as usize)
+    }
+
+    /// Takes P `id` off the idle set, if it is there.
+    pub fn pidletake(&self, locked: &mut IrqLockGuard<'_, Locked>, id: usize) -> Option<&'static P> {
+        if locked.pidle & (1 << id) == 0 {
+            return None;
+        }
         locked.pidle &= !(1 << id);
         self.idlepmask.store(locked.pidle, Ordering::Relaxed);
         self.npidle.store(locked.pidle.count_ones(), Ordering::Relaxed);
-        let pp = &sched().allp()[id];
-        Some(pp)
+        Some(&sched().allp()[id])
     }
 
     /// Go's `mput`: `mp` joins the idle Ms. As in Go, this is where a

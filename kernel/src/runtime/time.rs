@@ -10,8 +10,9 @@
 //! - by the P's own M at the top of `findRunnable`, and from its timer tick
 //!   while it runs a goroutine (so a busy P's sleepers are not late);
 //! - by other Ms in the last round of `stealWork` (so are an idle P's);
-//! - and the sysmon tick on core 0 wakes an idle core (`wakep`) when an idle
-//!   P has a timer due, so no sleeper waits for a P that nobody runs.
+//! - and the sysmon tick on core 0 wakes an idle core and hands it an
+//!   idle P whose timers are due (`startm_for_timers`), so no sleeper waits
+//!   for a P that nobody runs.
 //!
 //! A timer's function runs with its P held and interrupts off; it must not
 //! block. `goready` is the typical one.
