@@ -271,7 +271,11 @@ fn httpd_keep_alive_bad_requests_cap_and_baseline() {
     TcpStream::connect(("127.0.0.1", port)).unwrap().write_all(b"GET /health HT").unwrap();
 
     // Wait for the connections above to be gone (their goroutines see the
-    // close and exit), so that the cap counts only the holders below.
+    // close and exit), so that the cap counts only the holders below. The
+    // vanished client may reach the guest late (QEMU's user network relays
+    // it): wait out the server's 5 s read timeout first, so that it cannot
+    // still count as active when the holders fill the cap.
+    thread::sleep(Duration::from_secs(6));
     wait_for_health(port, "only our own connection active", |h| field(h, "active") == 1);
 
     // The connection cap: hold MAX_CONNS connections open, each trickling
