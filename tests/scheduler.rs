@@ -89,15 +89,6 @@ fn yield_takes_turns_on_one_p() {
 }
 
 #[test]
-fn stack_overflow_names_the_goroutine() {
-    let c = boot(2, &["PROG=overflow"]);
-    assert_failure(&c);
-    let announced = expect_line(&c, "overflow: goroutine ");
-    let goid: u64 = announced["overflow: goroutine ".len()..].split(' ').next().unwrap().parse().unwrap();
-    expect_line(&c, &format!("fatal error: goroutine {goid} stack overflow"));
-}
-
-#[test]
 fn schedtrace_lines_follow_go_format() {
     let c = boot(4, &["PROG=fib", "N=30", "GODEBUG=schedtrace=50"]);
     assert_success(&c);
