@@ -82,18 +82,11 @@ impl Timers {
         self.len.store(heap.len() as u64, Ordering::Relaxed);
     }
 
-    /// Go's `doaddtimer`, and `wakeNetPoller` when the timer is this P's
-    /// earliest (a later one changes nothing for the waiting M).
+    /// Go's `doaddtimer`.
     fn add(&self, when: u64, f: fn(usize), arg: usize) {
-        let earliest = {
-            let mut heap = self.heap.lock();
-            heap.push(Entry { when, seq: SEQ.fetch_add(1, Ordering::Relaxed), f, arg });
-            self.publish(&heap);
-            heap.peek().is_some_and(|e| e.when == when)
-        };
-        if earliest {
-            super::idle::wake_netpoller(when);
-        }
+        let mut heap = self.heap.lock();
+        heap.push(Entry { when, seq: SEQ.fetch_add(1, Ordering::Relaxed), f, arg });
+        self.publish(&heap);
     }
 
     /// Whether a timer is due at `now` (lock-free).
