@@ -105,10 +105,15 @@ pub(super) fn cheaprandn(n: u32) -> u32 {
 pub(super) struct AcquireM(&'static M);
 
 pub(super) fn acquirem() -> AcquireM {
+    // Interrupts off from reading this core's M to counting the lock: a
+    // preemption in between would resume the G on another core, holding a
+    // lock on an M it no longer runs on (see `getg`).
+    let saved = interrupts::disable();
     let m = super::getm();
     // Relaxed is enough: only this core reads `locks` (its own tick
     // interrupt included, which sees the core's program order).
     m.locks.fetch_add(1, Ordering::Relaxed);
+    interrupts::restore(saved);
     AcquireM(m)
 }
 
@@ -124,11 +129,17 @@ impl Drop for AcquireM {
     /// this is the outermost guard and no lock keeps interrupts off.
     fn drop(&mut self) {
         let m = self.0;
-        if m.locks.fetch_sub(1, Ordering::Relaxed) == 1
+        // Decided while the lock still keeps the G on `m`: once `locks` is
+        // zero, the G may be preempted and moved before it reads `m` again.
+        let preempt = m.locks.load(Ordering::Relaxed) == 1
             && interrupts::are_enabled()
             && m.preempt.swap(false, Ordering::Relaxed)
-            && !m.curg.load(Ordering::Relaxed).is_null()
-        {
+            && !m.curg.load(Ordering::Relaxed).is_null();
+        if preempt {
+            m.p().preempts.fetch_add(1, Ordering::Relaxed);
+        }
+        m.locks.fetch_sub(1, Ordering::Relaxed);
+        if preempt {
             super::preempt::gopreempt();
         }
     }

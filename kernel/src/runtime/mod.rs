@@ -113,8 +113,18 @@ fn getm_first() -> &'static M {
 }
 
 /// The running goroutine (Go's `getg()`, outside g0).
+///
+/// Read with interrupts off. A goroutine can be preempted at any
+/// instruction outside `acquirem` and resumed on another core; between
+/// reading this core's M and reading its `curg` it would read another
+/// core's goroutine (or none). Go has no such window: its runtime code is
+/// not an async-preemption safe point, and `g` lives in a register that
+/// moves with the goroutine.
 pub fn getg() -> NonNull<G> {
-    NonNull::new(getm().curg.load(Ordering::Relaxed)).expect("getg: not on a goroutine")
+    let saved = interrupts::disable();
+    let g = getm().curg.load(Ordering::Relaxed);
+    interrupts::restore(saved);
+    NonNull::new(g).expect("getg: not on a goroutine")
 }
 
 /// The running goroutine's id.

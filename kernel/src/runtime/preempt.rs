@@ -122,10 +122,9 @@ fn preemptone(m: &M, pp: &P) {
     unsafe { switch((*gp).context.get(), m.g0.get()) };
 }
 
-/// A preemption point outside the tick (`releasem` with `m.preempt` set):
-/// the G yields as if preempted.
+/// A preemption point outside the tick (`releasem` with `m.preempt` set,
+/// which counts it on its P): the G yields as if preempted.
 pub(super) fn gopreempt() {
-    getm().p().preempts.fetch_add(1, Ordering::Relaxed);
     mcall(gopreempt_m);
 }
 
