@@ -28,7 +28,8 @@
 //! The caller keeps its P and stays on its core (`acquirem`) throughout. A
 //! stopper may also be an interrupt handler (the console's Ctrl-\); its
 //! core's P, if any, counts as stopped because the handler is running on
-//! top of it. While waiting, the stopper runs the IPI calls queued for its
+//! top of it — and so does a P that `startm` handed to the core while it
+//! was halted in `stopm`, which only that core can take. While waiting, the stopper runs the IPI calls queued for its
 //! core, so a TLB shootdown started by a core that has not stopped yet (and
 //! waits with interrupts off) can finish.
 
@@ -91,8 +92,17 @@ fn stop_the_world_with_sema(reason: &'static str) -> World {
     // SeqCst store, then the lock in `stop_idle_ps`: an M that releases its
     // P later under the lock sees `gcwaiting` (`findRunnable`).
     s.gcwaiting.store(true, Ordering::SeqCst);
+    let mut handed_counted = false;
     loop {
         stop_idle_ps(s, mine);
+        // An interrupt handler that came in on a core halted in `stopm` may
+        // find (now or later: `startm` takes idle Ms until their P stops) a
+        // P handed to this M but not yet taken. Only this M can take it, and
+        // it is busy here, so the P cannot change: it counts as stopped.
+        if !handed_counted && !m.nextp.load(Ordering::Acquire).is_null() {
+            handed_counted = true;
+            s.stopwait.fetch_sub(1, Ordering::Release);
+        }
         preemptall(m);
         let deadline = time::nanotime() + RETRY_NS;
         // Acquire: pairs with the Release decrement of each stopped P, so
@@ -139,12 +149,15 @@ pub fn start_the_world(world: World) {
     let s = sched();
     let m = getm();
     let mine = m.p.load(Ordering::Relaxed).cast_const();
+    // A P handed to this M and left untaken (see `stop_the_world_with_sema`);
+    // this M takes it when its interrupt handler returns.
+    let handed = m.nextp.load(Ordering::Acquire).cast_const();
     // Cleared first: an M woken below must not stop again.
     s.gcwaiting.store(false, Ordering::SeqCst);
     let mut handoff: Vec<(&'static M, &'static P)> = Vec::with_capacity(s.allp().len());
     {
         let mut locked = s.lock.lock();
-        for pp in s.allp().iter().filter(|pp| !ptr::eq(*pp, mine)) {
+        for pp in s.allp().iter().filter(|pp| !ptr::eq(*pp, mine) && !ptr::eq(*pp, handed)) {
             assert_eq!(pp.status(), PStatus::GcStop, "startTheWorld after {}: P{} not stopped", world.reason, pp.id);
             pp.set_status(PStatus::Idle);
             let has_work = !pp.runq.runqempty() || pp.timers.len.load(Ordering::Relaxed) > 0;
