@@ -100,7 +100,12 @@ impl Display for SchedTrace<'_> {
             }
             return f.write_str("]\n");
         }
-        f.write_str(" gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait=false\n")?;
+        writeln!(
+            f,
+            " gcwaiting={} nmidlelocked=0 stopwait={} sysmonwait=false",
+            s.gcwaiting.load(Ordering::Relaxed),
+            s.stopwait.load(Ordering::Relaxed)
+        )?;
         for pp in s.allp().iter() {
             writeln!(
                 f,
