@@ -64,11 +64,23 @@ fn a_hundred_thousand_goroutines_park_and_wake() {
 fn stop_the_world_while_every_p_runs_a_hog() {
     let c = boot(4, &["PROG=stw", "N=10"]);
     assert_success(&c);
-    expect_line(&c, "stw: stops=10 hogs=4 frozen=ok");
+    expect_line(&c, "stw: stops=10 hogs=4 frozen=ok getg=ok");
     // The dump, taken in an interrupt handler with the world stopped, lists
     // the four hogs (running or runnable) and the main goroutine.
     let dump = expect_line(&c, "SIGQUIT: goroutine dump (");
     assert!(dump.contains("(5 goroutines)"), "{dump}");
+    expect_line(&c, "stw: dump from interrupt context on cpu ");
+}
+
+/// With fewer Ps than cores, the dump's core may be one halted in `stopm`
+/// (no P of its own), possibly while `startm` hands it a P.
+#[test]
+fn stop_the_world_from_a_core_without_a_p() {
+    let c = boot(4, &["PROG=stw", "N=10", "GOMAXPROCS=2"]);
+    assert_success(&c);
+    expect_line(&c, "stw: stops=10 hogs=2 frozen=ok getg=ok");
+    let dump = expect_line(&c, "SIGQUIT: goroutine dump (");
+    assert!(dump.contains("(3 goroutines)"), "{dump}");
     expect_line(&c, "stw: dump from interrupt context on cpu ");
 }
 

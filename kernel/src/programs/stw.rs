@@ -1,6 +1,9 @@
 //! `PROG=stw`: every P runs a hog — a goroutine that never yields — and the
 //! main goroutine stops the world N times (default 20). While the world is
 //! stopped no hog may advance; after it restarts every hog must advance.
+//! Every stop preempts the hogs at arbitrary instructions; each hog checks,
+//! on every turn of its loop, that the runtime still knows which goroutine
+//! it is (`getg` must not read the core it ran on before being moved).
 //! Last, another core takes a goroutine dump from its interrupt handler
 //! (where Ctrl-\ takes it), which stops the world from interrupt context.
 
@@ -28,11 +31,17 @@ pub fn main(args: &Args) -> Result<(), String> {
     let stops = args.n.unwrap_or(20);
     let hogs = runtime::gomaxprocs();
     let counters: Arc<Vec<AtomicU64>> = Arc::new((0..hogs).map(|_| AtomicU64::new(0)).collect());
+    let wrong_g = Arc::new(AtomicU64::new(0));
     for i in 0..hogs {
         let counters = counters.clone();
+        let wrong_g = wrong_g.clone();
         runtime::go(move || {
+            let me = runtime::goid();
             loop {
                 counters[i].fetch_add(1, Ordering::Relaxed);
+                if runtime::goid() != me {
+                    wrong_g.fetch_add(1, Ordering::Relaxed);
+                }
             }
         });
     }
@@ -60,7 +69,11 @@ pub fn main(args: &Args) -> Result<(), String> {
             return Err(format!("stop {stop}: hogs ran while the world was stopped: {frozen:?} -> {later:?}"));
         }
     }
-    crate::println!("stw: stops={stops} hogs={hogs} frozen=ok longest_stop_us={}", longest / 1000);
+    let wrong_g = wrong_g.load(Ordering::Relaxed);
+    if wrong_g != 0 {
+        return Err(format!("{wrong_g} times a preempted hog was told it was another goroutine"));
+    }
+    crate::println!("stw: stops={stops} hogs={hogs} frozen=ok getg=ok longest_stop_us={}", longest / 1000);
 
     static DUMPED: AtomicBool = AtomicBool::new(false);
     let other = (cpu::id() + 1) % args.ncpu;
