@@ -288,7 +288,7 @@ fn httpd_keep_alive_bad_requests_cap_and_baseline() {
         s.write_all(b"GET /health HTTP/1.1\r\nX-Slow: a").unwrap();
         holders.push(s);
         if last.elapsed() > Duration::from_millis(500) {
-            trickle(&mut holders);
+            trickle(port, &mut holders);
             last = Instant::now();
         }
     }
@@ -299,7 +299,7 @@ fn httpd_keep_alive_bad_requests_cap_and_baseline() {
     while extras < 5 {
         assert!(Instant::now() < deadline, "the cap was never reached");
         if last.elapsed() > Duration::from_millis(500) {
-            trickle(&mut holders);
+            trickle(port, &mut holders);
             last = Instant::now();
         }
         let mut s = connect(port);
@@ -330,11 +330,19 @@ fn httpd_keep_alive_bad_requests_cap_and_baseline() {
     assert!(!c.serial.contains("panic"), "the kernel panicked");
 }
 
-/// Sends every holder one more byte of its endless header.
-fn trickle(holders: &mut [TcpStream]) {
+/// Sends every holder one more byte of its endless header. A holder the
+/// server closed fails the test with what the server sent it (a 503 or a
+/// 408 says which rule closed it) and the server's counters.
+fn trickle(port: u16, holders: &mut [TcpStream]) {
     let n = holders.len();
     for (i, h) in holders.iter_mut().enumerate() {
-        h.write_all(b"a").unwrap_or_else(|e| panic!("holder {i} of {n} was closed by the server: {e}"));
+        if let Err(e) = h.write_all(b"a") {
+            let mut sent = Vec::new();
+            h.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+            let _ = h.read_to_end(&mut sent);
+            let sent = String::from_utf8_lossy(&sent);
+            panic!("holder {i} of {n} was closed by the server: {e}; it had sent {sent:?}; now: {}", health(port));
+        }
     }
 }
 
