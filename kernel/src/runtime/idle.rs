@@ -37,6 +37,7 @@ use super::g::NO_M;
 use super::m::M;
 use super::p::{P, PStatus};
 use super::sched::sched;
+use crate::arch::time::nanotime;
 use crate::arch::{interrupts, smp, time};
 
 /// Go's `acquirep`: `m` takes `pp`, which must be idle.
@@ -81,6 +82,134 @@ pub(super) fn stopm(m: &M) {
     let pp = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
     // SAFETY: `startm` stored a pointer into `allp`, which lives forever.
     acquirep(m, unsafe { &*pp });
+}
+
+/// The end of Go's `findRunnable` for an M that found no work and gave up
+/// its P ("poll network until next timer"). If some P has a timer pending
+/// and no other M is waiting for timers, this M becomes the one that is:
+/// it halts until the earliest deadline of any P (Go: it blocks in
+/// `netpoll(pollUntil - now)`), then takes an idle P — the one whose timer
+/// is due, if that P is idle — and goes back to `findRunnable` spinning,
+/// so that `stealWork` also runs timers that are due on busy Ps. Otherwise
+/// it makes sure the waiting M wakes in time for this P's timers
+/// (`netpoll_break`) and halts until `startm` hands it a P (`stopm`).
+///
+/// Where gmpos differs: Go's poller also waits for network readiness;
+/// here the device interrupt wakes a core by itself
+/// (`netpoll_device_event`), so the poller waits only for time. And where
+/// Go's poller, woken early by a break, takes a P and looks for work, this
+/// one just recomputes its deadline when no timer is due yet.
+pub(super) fn stopm_or_poll(m: &M) {
+    let s = sched();
+    let Some(mut until) = earliest_timer() else { return stopm(m) };
+    if s.poller.compare_exchange(NO_M, m.id, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+        // Go: "if pollerPollUntil == 0 || pollerPollUntil > pollUntil".
+        let theirs = s.poll_until.load(Ordering::SeqCst);
+        if theirs == 0 || theirs > until {
+            netpoll_break();
+        }
+        return stopm(m);
+    }
+    loop {
+        s.poll_until.store(until, Ordering::SeqCst);
+        netpoll_block(m, until);
+        if !m.nextp.load(Ordering::Acquire).is_null() {
+            break; // `startm` chose this M: `stopm` below takes its P
+        }
+        match earliest_timer() {
+            Some(next) if next > nanotime() => until = next, // woken early
+            _ => break,
+        }
+    }
+    s.poll_until.store(0, Ordering::SeqCst);
+    s.poller.store(NO_M, Ordering::SeqCst);
+    if m.nextp.load(Ordering::Acquire).is_null() {
+        let mut locked = s.lock.lock();
+        // Still idle (not chosen by `startm` since): take a P, preferably
+        // one whose timers are due, so that its own `findRunnable` runs them.
+        if locked.midle & (1 << m.id) != 0 {
+            let now = nanotime();
+            let due = s.allp().iter().find(|pp| pp.status() == PStatus::Idle && pp.timers.due(now));
+            let pp = due.and_then(|pp| s.pidletake(&mut locked, pp.id)).or_else(|| s.pidleget(&mut locked));
+            if let Some(pp) = pp {
+                s.mremove(&mut locked, m.id);
+                drop(locked);
+                acquirep(m, pp);
+                m.spinning.store(true, Ordering::Relaxed);
+                s.nmspinning.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+        }
+    }
+    stopm(m);
+}
+
+/// The earliest timer of any P (Go computes it as `pollUntil` while it
+/// checks the Ps' timers in `findRunnable` and `stealWork`).
+fn earliest_timer() -> Option<u64> {
+    sched().allp().iter().map(|pp| pp.timers.timer0_when.load(Ordering::Acquire)).filter(|&when| when != 0).min()
+}
+
+/// Go's blocking `netpoll(delay)`, for time only: halts this core until
+/// `until`, a `netpoll_break`, or `startm`'s IPI. A one-shot timer at
+/// `until` replaces the core's tick meanwhile — on core 0 one at most a
+/// tick ahead, because its tick is sysmon.
+fn netpoll_block(m: &M, until: u64) {
+    let s = sched();
+    m.blocked.store(true, Ordering::Relaxed);
+    let mut sysmon_at = nanotime() + time::TICK_NS;
+    loop {
+        // As in `stopm`, `sti; hlt` cannot miss an IPI sent after these checks.
+        if s.poll_break.swap(false, Ordering::SeqCst) || !m.nextp.load(Ordering::Acquire).is_null() {
+            break;
+        }
+        let now = nanotime();
+        if now >= until {
+            break;
+        }
+        let mut wake_at = until;
+        if m.id == 0 {
+            if now >= sysmon_at {
+                sysmon_at = now + time::TICK_NS;
+            }
+            wake_at = wake_at.min(sysmon_at);
+        }
+        time::arm_oneshot(wake_at - now);
+        interrupts::enable_and_hlt_then_disable();
+    }
+    time::start_tick();
+    m.blocked.store(false, Ordering::Relaxed);
+}
+
+/// Go's `netpollBreak`: wakes the M waiting for timers, so that it looks
+/// at the timers again. As Go's `netpollWakeSig`, a break already pending
+/// is not sent twice.
+pub(super) fn netpoll_break() {
+    let s = sched();
+    if !s.poll_break.swap(true, Ordering::SeqCst) {
+        let id = s.poller.load(Ordering::SeqCst);
+        if id != NO_M {
+            smp::wake(id);
+        }
+    }
+}
+
+/// Go's `wakeNetPoller`: a P's earliest timer is now at `when`. Make sure
+/// an M wakes for it: break the waiting M if it would sleep past `when`;
+/// if no M is waiting, wake one (`wakep`), which becomes the waiting M
+/// when it finds nothing else to do. A P that stays busy would run the
+/// timer from its tick anyway, but only ready the G behind the one it is
+/// running; the waiting M runs it on an idle P, on time.
+pub(super) fn wake_netpoller(when: u64) {
+    let s = sched();
+    if s.poller.load(Ordering::SeqCst) != NO_M {
+        let until = s.poll_until.load(Ordering::SeqCst);
+        if until == 0 || until > when {
+            netpoll_break();
+        }
+    } else {
+        wakep();
+    }
 }
 
 /// Go's `startm`: wakes an idle M to run `pp` (spinning if asked).

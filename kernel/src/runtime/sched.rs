@@ -5,9 +5,9 @@
 
 use alloc::boxed::Box;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use super::g::{G, GList, GQueue};
+use super::g::{G, GList, GQueue, NO_M};
 use super::m::M;
 use super::p::{P, PStatus};
 use crate::sync::{IrqLock, IrqLockGuard};
@@ -59,6 +59,14 @@ pub struct Sched {
     pub gcwaiting: AtomicBool,
     /// Ps still to stop before the world is stopped (Go's `sched.stopwait`).
     pub stopwait: AtomicU32,
+    /// The idle M that waits for the next timer, or `NO_M` (Go: the M
+    /// blocked in `netpoll`, which `sched.lastpoll == 0` marks).
+    pub poller: AtomicUsize,
+    /// When that M wakes by itself, or 0 (Go's `sched.pollUntil`).
+    pub poll_until: AtomicU64,
+    /// That M is asked to wake now and look again (Go's `netpollBreak`
+    /// pipe, with `netpollWakeSig` to send it once).
+    pub poll_break: AtomicBool,
 }
 
 static SCHED: spin::Once<Sched> = spin::Once::new();
@@ -89,6 +97,9 @@ pub fn init(ncpu: usize, gomaxprocs: usize) -> &'static Sched {
         allm: (0..ncpu).map(M::new).collect(),
         gcwaiting: AtomicBool::new(false),
         stopwait: AtomicU32::new(0),
+        poller: AtomicUsize::new(NO_M),
+        poll_until: AtomicU64::new(0),
+        poll_break: AtomicBool::new(false),
     })
 }
 

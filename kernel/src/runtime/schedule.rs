@@ -5,7 +5,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
 use super::g::{G, Status};
-use super::idle::{acquirep, releasep, resetspinning, stopm};
+use super::idle::{acquirep, releasep, resetspinning, stopm_or_poll};
 use super::m::M;
 use super::netpoll;
 use super::p::P;
@@ -154,7 +154,7 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
                 }
             }
         }
-        stopm(m);
+        stopm_or_poll(m);
     }
 }
 

@@ -82,11 +82,18 @@ impl Timers {
         self.len.store(heap.len() as u64, Ordering::Relaxed);
     }
 
-    /// Go's `doaddtimer`.
+    /// Go's `doaddtimer`, and `wakeNetPoller` when the timer is this P's
+    /// earliest (a later one changes nothing for the waiting M).
     fn add(&self, when: u64, f: fn(usize), arg: usize) {
-        let mut heap = self.heap.lock();
-        heap.push(Entry { when, seq: SEQ.fetch_add(1, Ordering::Relaxed), f, arg });
-        self.publish(&heap);
+        let earliest = {
+            let mut heap = self.heap.lock();
+            heap.push(Entry { when, seq: SEQ.fetch_add(1, Ordering::Relaxed), f, arg });
+            self.publish(&heap);
+            heap.peek().is_some_and(|e| e.when == when)
+        };
+        if earliest {
+            super::idle::wake_netpoller(when);
+        }
     }
 
     /// Whether a timer is due at `now` (lock-free).

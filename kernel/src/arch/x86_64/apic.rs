@@ -86,6 +86,13 @@ pub fn eoi() {
     write(EOI, 0);
 }
 
+/// Makes the timer interrupt once, after `count` ticks (divide by 16).
+pub fn timer_start_oneshot(count: u32) {
+    write(TIMER_DIVIDE, 0b0011);
+    write(LVT_TIMER, vectors::TIMER as u32);
+    write(TIMER_INITIAL, count);
+}
+
 /// Reads and clears the error status register.
 pub fn error_status() -> u32 {
     write(ESR, 0);

@@ -10,6 +10,8 @@ use super::apic;
 
 /// Timer interrupts per second on each core.
 pub const TICK_HZ: u64 = 1000;
+/// Nanoseconds between two ticks.
+pub const TICK_NS: u64 = 1_000_000_000 / TICK_HZ;
 
 const PIT_HZ: u64 = 1_193_182;
 const CALIBRATION_MS: u64 = 10;
@@ -88,6 +90,15 @@ pub fn calibrate() {
 /// Starts (or restarts) this core's periodic tick.
 pub fn start_tick() {
     apic::timer_start_periodic(LAPIC_TICKS_PER_PERIOD.load(Ordering::Relaxed));
+}
+
+/// Replaces this core's tick with one timer interrupt `ns` nanoseconds
+/// from now (at least one LAPIC count, at most about 2^32 counts: a
+/// caller waiting longer re-arms when it fires).
+pub fn arm_oneshot(ns: u64) {
+    let per_period = u128::from(LAPIC_TICKS_PER_PERIOD.load(Ordering::Relaxed));
+    let count = (u128::from(ns) * per_period * u128::from(TICK_HZ) / 1_000_000_000).clamp(1, u128::from(u32::MAX));
+    apic::timer_start_oneshot(count as u32);
 }
 
 /// Stops this core's tick: from now on only other interrupts (an IPI, a
