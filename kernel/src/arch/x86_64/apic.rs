@@ -88,9 +88,7 @@ pub fn eoi() {
 
 /// Makes the timer interrupt once, after `count` ticks (divide by 16).
 pub fn timer_start_oneshot(count: u32) {
-    write(TIMER_DIVIDE, 0b0011);
-    write(LVT_TIMER, vectors::TIMER as u32);
-    write(TIMER_INITIAL, count);
+    timer_start(vectors::TIMER as u32, count);
 }
 
 /// Reads and clears the error status register.
@@ -102,9 +100,7 @@ pub fn error_status() -> u32 {
 /// Starts the timer counting down from `count` (divide by 16), masked: for
 /// calibration.
 pub fn timer_start_oneshot_masked(count: u32) {
-    write(TIMER_DIVIDE, 0b0011);
-    write(LVT_TIMER, LVT_MASKED | vectors::TIMER as u32);
-    write(TIMER_INITIAL, count);
+    timer_start(LVT_MASKED | vectors::TIMER as u32, count);
 }
 
 pub fn timer_current() -> u32 {
@@ -113,8 +109,19 @@ pub fn timer_current() -> u32 {
 
 /// Makes the timer interrupt every `count` ticks (divide by 16).
 pub fn timer_start_periodic(count: u32) {
+    timer_start(TIMER_PERIODIC | vectors::TIMER as u32, count);
+}
+
+/// Programs the timer with `lvt` (mode and vector) and `count`, stopping it
+/// first so that the new mode never runs with the old count. Without that,
+/// going from a one-shot of a few counts to periodic mode made QEMU fire a
+/// periodic timer every few tens of nanoseconds between the two writes —
+/// a storm its main loop never caught up with, holding the lock the vCPUs
+/// need: the whole VM froze (about 1 boot in 50 of `PROG=sleep`).
+fn timer_start(lvt: u32, count: u32) {
+    write(TIMER_INITIAL, 0);
     write(TIMER_DIVIDE, 0b0011);
-    write(LVT_TIMER, TIMER_PERIODIC | vectors::TIMER as u32);
+    write(LVT_TIMER, lvt);
     write(TIMER_INITIAL, count);
 }
 
