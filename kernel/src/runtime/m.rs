@@ -105,16 +105,14 @@ pub(super) fn cheaprandn(n: u32) -> u32 {
 pub(super) struct AcquireM(&'static M);
 
 pub(super) fn acquirem() -> AcquireM {
-    // Interrupts off from reading this core's M to counting the lock: a
-    // preemption in between would resume the G on another core, holding a
-    // lock on an M it no longer runs on (see `getg`).
-    let saved = interrupts::disable();
-    let m = super::getm();
-    // Relaxed is enough: only this core reads `locks` (its own tick
-    // interrupt included, which sees the core's program order).
-    m.locks.fetch_add(1, Ordering::Relaxed);
-    interrupts::restore(saved);
-    AcquireM(m)
+    // From reading this core's M to counting the lock, nothing may move
+    // the G (`with_this_m`). Relaxed is enough: only this core reads
+    // `locks` (its own tick interrupt included, which sees the core's
+    // program order).
+    AcquireM(super::with_this_m(|m| {
+        m.locks.fetch_add(1, Ordering::Relaxed);
+        m
+    }))
 }
 
 impl AcquireM {

@@ -112,19 +112,24 @@ fn getm_first() -> &'static M {
     m
 }
 
-/// The running goroutine (Go's `getg()`, outside g0).
+/// Runs `f` on this core's M with interrupts off.
 ///
-/// Read with interrupts off. A goroutine can be preempted at any
-/// instruction outside `acquirem` and resumed on another core; between
-/// reading this core's M and reading its `curg` it would read another
-/// core's goroutine (or none). Go has no such window: its runtime code is
-/// not an async-preemption safe point, and `g` lives in a register that
-/// moves with the goroutine.
-pub fn getg() -> NonNull<G> {
+/// A goroutine can be preempted at any instruction outside `acquirem` and
+/// resumed on another core: between reading this core's M and using it, it
+/// would use another core's M (read its goroutine, or count a lock on it).
+/// Go has no such window: its runtime code is not an async-preemption safe
+/// point, and `g` lives in a register that moves with the goroutine.
+#[inline]
+fn with_this_m<R>(f: impl FnOnce(&'static M) -> R) -> R {
     let saved = interrupts::disable();
-    let g = getm().curg.load(Ordering::Relaxed);
+    let r = f(getm());
     interrupts::restore(saved);
-    NonNull::new(g).expect("getg: not on a goroutine")
+    r
+}
+
+/// The running goroutine (Go's `getg()`, outside g0).
+pub fn getg() -> NonNull<G> {
+    NonNull::new(with_this_m(|m| m.curg.load(Ordering::Relaxed))).expect("getg: not on a goroutine")
 }
 
 /// The running goroutine's id.

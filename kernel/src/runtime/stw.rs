@@ -29,9 +29,10 @@
 //! stopper may also be an interrupt handler (the console's Ctrl-\); its
 //! core's P, if any, counts as stopped because the handler is running on
 //! top of it — and so does a P that `startm` handed to the core while it
-//! was halted in `stopm`, which only that core can take. While waiting, the stopper runs the IPI calls queued for its
-//! core, so a TLB shootdown started by a core that has not stopped yet (and
-//! waits with interrupts off) can finish.
+//! was halted in `stopm`, which only that core can take. While waiting,
+//! the stopper runs the IPI calls queued for its core, so a TLB shootdown
+//! started by a core that has not stopped yet (and waits with interrupts
+//! off) can finish.
 
 use alloc::vec::Vec;
 use core::ptr;
