@@ -1,7 +1,7 @@
 //! The kernel's ground floor, in QEMU: timer interrupts on every busy core
 //! (and on no idle one but core 0), IPIs between every pair of cores, the
-//! heap under concurrent stress, and the fault and panic reports of an
-//! application processor.
+//! heap under concurrent stress, the fault and panic reports of an
+//! application processor, and a boot image without debug information.
 
 mod common;
 use common::*;
@@ -69,4 +69,22 @@ fn fault_on_a_cpu_that_does_not_exist_is_a_clear_error() {
     let c = boot(2, &["PROG=fault", "CPU=5"]);
     assert_failure(&c);
     expect_line(&c, "fault: FAILED: CPU=5, but cores are 0..1");
+}
+
+/// The disk image carries the kernel without its debug information, which
+/// the BIOS stage would otherwise read through int 13h under emulation
+/// (measured: a 17.3 MB image took 7.8 s from QEMU's start to the first
+/// kernel line, the 3.6 MB one 1.75 s); the kernel ELF that gdb loads
+/// keeps it. See `boot/build.rs`.
+#[test]
+fn the_boot_image_leaves_the_debug_information_to_gdb() {
+    let image = std::fs::metadata(boot::bios_image()).expect("the disk image").len();
+    let elf = std::fs::read(boot::kernel_elf()).expect("the kernel ELF");
+    let has = |name: &[u8]| elf.windows(name.len()).any(|w| w == name);
+    assert!(has(b".debug_info") && has(b".debug_line"), "the ELF for gdb must keep its debug information");
+    assert!(
+        image < elf.len() as u64 / 2,
+        "the image ({image} bytes) must not carry the kernel's debug information (ELF: {} bytes)",
+        elf.len()
+    );
 }
