@@ -28,9 +28,17 @@ fn godebug_takes_several_settings_and_empty_items() {
 #[test]
 fn scheddetail_and_trace_are_accepted() {
     let g = parse("GODEBUG=schedtrace=1000,scheddetail=1,trace=1").unwrap().godebug;
-    assert_eq!(g, GoDebug { schedtrace_ms: 1000, scheddetail: true, trace: true });
+    assert_eq!(g, GoDebug { schedtrace_ms: 1000, scheddetail: true, trace: true, ..GoDebug::default() });
     let g = parse("GODEBUG=scheddetail=0,trace=0").unwrap().godebug;
     assert_eq!(g, GoDebug::default());
+}
+
+#[test]
+fn netpollpreempt_is_on_unless_set_to_0() {
+    assert!(!parse("").unwrap().godebug.netpollpreemptoff);
+    assert!(!parse("GODEBUG=netpollpreempt=1").unwrap().godebug.netpollpreemptoff);
+    assert!(parse("GODEBUG=netpollpreempt=0").unwrap().godebug.netpollpreemptoff);
+    assert!(parse("GODEBUG=netpollpreempt=x").is_err());
 }
 
 #[test]

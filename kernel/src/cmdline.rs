@@ -21,6 +21,7 @@ pub const GODEBUG_KEYS: &[(&str, &str)] = &[
     ("schedtrace", "print a SCHED line every MS milliseconds"),
     ("scheddetail", "1: with schedtrace, also print every P, M and G (Go's detailed format)"),
     ("trace", "1: record an execution trace and send it out on the second serial port (COM2)"),
+    ("netpollpreempt", "0: a packet's goroutine waits for a time slice behind busy Ps, as in Go (default 1: it preempts a G that ran 1 ms)"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -32,6 +33,9 @@ pub struct GoDebug {
     pub scheddetail: bool,
     /// `trace=1`: record the execution trace (`runtime/trace.rs`).
     pub trace: bool,
+    /// `netpollpreempt=0`: no wake-up preemption for the network
+    /// (`runtime/netpreempt.rs`), Go's behaviour.
+    pub netpollpreemptoff: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -57,6 +61,7 @@ fn parse_godebug(value: &str) -> Result<GoDebug, String> {
             "schedtrace" => godebug.schedtrace_ms = number(key, v)?,
             "scheddetail" => godebug.scheddetail = number::<u64>(key, v)? != 0,
             "trace" => godebug.trace = number::<u64>(key, v)? != 0,
+            "netpollpreempt" => godebug.netpollpreemptoff = number::<u64>(key, v)? == 0,
             _ => {
                 let known: String = GODEBUG_KEYS.iter().map(|(k, d)| format!("\n  {k}: {d}")).collect();
                 return Err(format!("unknown GODEBUG setting \"{key}\"; known settings:{known}"));

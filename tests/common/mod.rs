@@ -9,6 +9,8 @@
 //! its QEMU starts, not while it waits for a turn.
 #![allow(dead_code, unused_imports)] // each test file uses a different part of this
 
+pub mod http;
+
 pub use boot::{Accel, Captured, Forward, Outcome, Qemu, Running};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;

@@ -70,6 +70,11 @@ pub struct Stats {
     pub tcp_sockets: usize,
     pub interrupts: u64,
     pub polls: u64,
+    /// Goroutines preempted to make room for a packet (`netpreempt.rs`).
+    pub netpoll_preempts: u64,
+    /// Median and 99th percentile of an interrupt's wait for its poll, µs.
+    pub irq_wait_p50_us: u64,
+    pub irq_wait_p99_us: u64,
 }
 
 static ACCEPTED: AtomicU64 = AtomicU64::new(0);
@@ -82,6 +87,9 @@ pub fn stats() -> Stats {
         tcp_sockets: TCP_SOCKETS.load(Ordering::Relaxed),
         interrupts,
         polls,
+        netpoll_preempts: crate::runtime::netpreempt::preempts(),
+        irq_wait_p50_us: crate::runtime::netpoll::irq_wait_quantile_us(0.5),
+        irq_wait_p99_us: crate::runtime::netpoll::irq_wait_quantile_us(0.99),
     }
 }
 

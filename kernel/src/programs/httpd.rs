@@ -132,7 +132,8 @@ fn health() -> String {
     let n = net::stats();
     format!(
         "ok goroutines={} gomaxprocs={} io_wait={} active={} max_conns={MAX_CONNS} refused={} accepted={} \
-         requests={} bad={} timeouts={} tcp_sockets={} interrupts={} polls={}\n",
+         requests={} bad={} timeouts={} tcp_sockets={} interrupts={} polls={} netpoll_preempts={} \
+         irq_wait_p50_us={} irq_wait_p99_us={}\n",
         runtime::num_goroutine(),
         runtime::gomaxprocs(),
         runtime::waiters(),
@@ -145,6 +146,9 @@ fn health() -> String {
         n.tcp_sockets,
         n.interrupts,
         n.polls,
+        n.netpoll_preempts,
+        n.irq_wait_p50_us,
+        n.irq_wait_p99_us,
     )
 }
 

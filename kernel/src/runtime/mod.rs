@@ -12,6 +12,7 @@
 //! | `wakep`, `startm`, `stopm`                 | `idle.rs`       |
 //! | `newproc`, `gopark`, `goready`, `Gosched`  | `proc.rs`       |
 //! | `netpoll`, `pollDesc`, `netpollblock`       | `netpoll.rs`    |
+//! | (gmpos's own) wake-up preemption for the network | `netpreempt.rs` |
 //! | `schedtrace`, `scheddetail`                | `schedtrace.rs` |
 //! | `tracebackothers` (the goroutine dump)     | `traceback.rs`  |
 //! | `runtime/trace` (the execution trace)      | `trace.rs`      |
@@ -37,6 +38,7 @@ mod m;
 pub mod mcache;
 pub mod mutex;
 pub mod netpoll;
+pub mod netpreempt;
 pub mod once;
 mod p;
 mod panic;
@@ -197,6 +199,7 @@ pub fn start(config: &Config, ncpu: usize, program: &'static Program) -> ! {
     if config.godebug.trace {
         trace::start(ncpu);
     }
+    netpreempt::set_enabled(!config.godebug.netpollpreemptoff);
     interrupts::disable();
     let m0 = &s.allm[0];
     idle::acquirep(m0, &s.allp()[0]);
@@ -262,6 +265,15 @@ pub fn timer_tick() {
     }
     // Last: this may switch away from the interrupted G (preemption).
     preempt::tick(m, now);
+}
+
+/// After the network card's interrupt (and its EOI): the running G may
+/// have to make room for the goroutines the packet will ready
+/// (`netpreempt.rs`). Last in the handler: this may switch away.
+pub fn device_interrupt() {
+    if try_sched().is_some() {
+        netpreempt::on_device_interrupt(getm(), crate::arch::time::nanotime());
+    }
 }
 
 /// Go's `sysmon`, one step per tick of core 0, for what no single core

@@ -59,6 +59,15 @@ static WAITERS: AtomicUsize = AtomicUsize::new(0);
 /// Device interrupts taken, and polls run (for reports).
 static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 static POLLS: AtomicU64 = AtomicU64::new(0);
+/// When the device first interrupted since the last poll started (ns),
+/// 0 for none: the start of the wait that [`IRQ_WAITS`] measures.
+static IRQ_AT: AtomicU64 = AtomicU64::new(0);
+/// How long interrupts waited for the poll that served them: bucket `k`
+/// counts waits of `k * IRQ_WAIT_BUCKET_US` up to `(k + 1) *
+/// IRQ_WAIT_BUCKET_US` µs; the last bucket also counts everything longer.
+static IRQ_WAITS: [AtomicU64; IRQ_WAIT_BUCKETS] = [const { AtomicU64::new(0) }; IRQ_WAIT_BUCKETS];
+const IRQ_WAIT_BUCKET_US: u64 = 250;
+const IRQ_WAIT_BUCKETS: usize = 200;
 
 /// Go's `netpollinit`: the network stack registers its poll function.
 pub fn netpollinit(poll: fn(&mut GList)) {
@@ -81,6 +90,26 @@ pub fn counts() -> (u64, u64) {
     (INTERRUPTS.load(Ordering::Relaxed), POLLS.load(Ordering::Relaxed))
 }
 
+/// The `q`-quantile (0.0–1.0) of how long device interrupts waited for the
+/// poll that served them, in µs, rounded up to the histogram's 250 µs
+/// buckets; 0 before any was served.
+pub fn irq_wait_quantile_us(q: f64) -> u64 {
+    let counts: [u64; IRQ_WAIT_BUCKETS] = core::array::from_fn(|k| IRQ_WAITS[k].load(Ordering::Relaxed));
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return 0;
+    }
+    let rank = ((total as f64 * q) as u64).clamp(1, total);
+    let mut seen = 0;
+    for (k, &c) in counts.iter().enumerate() {
+        seen += c;
+        if seen >= rank {
+            return (k as u64 + 1) * IRQ_WAIT_BUCKET_US;
+        }
+    }
+    IRQ_WAIT_BUCKETS as u64 * IRQ_WAIT_BUCKET_US
+}
+
 /// The TCP/IP stack's next deadline (nanotime), 0 for none.
 pub fn set_poll_at(when: u64) {
     POLL_AT.store(when, Ordering::Relaxed);
@@ -91,6 +120,7 @@ pub fn set_poll_at(when: u64) {
 /// Go's `netpollBreak`: record it, and wake an idle core to poll.
 pub fn netpoll_device_event() {
     INTERRUPTS.fetch_add(1, Ordering::Relaxed);
+    let _ = IRQ_AT.compare_exchange(0, nanotime(), Ordering::Relaxed, Ordering::Relaxed);
     PENDING.store(true, Ordering::Release);
     if try_sched().is_some() {
         wakep();
@@ -109,9 +139,18 @@ pub(super) fn netpoll_pending() -> bool {
 fn netpoll() -> GList {
     let mut list = GList::new();
     let Some(poll) = POLLER.get() else { return list };
-    LASTPOLL.store(nanotime(), Ordering::Relaxed);
+    let now = nanotime();
+    LASTPOLL.store(now, Ordering::Relaxed);
     POLLS.fetch_add(1, Ordering::Relaxed);
+    super::netpreempt::clear_claim();
     PENDING.swap(false, Ordering::Acquire);
+    // After PENDING: an interrupt in between is served by this poll and
+    // leaves IRQ_AT as it found it, so no wait is measured across polls.
+    let at = IRQ_AT.swap(0, Ordering::Relaxed);
+    if at != 0 {
+        let bucket = (now.saturating_sub(at) / 1000 / IRQ_WAIT_BUCKET_US) as usize;
+        IRQ_WAITS[bucket.min(IRQ_WAIT_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+    }
     poll(&mut list);
     list
 }
@@ -151,6 +190,12 @@ pub(super) fn findrunnable_netpoll() -> Option<NonNull<G>> {
     if !PENDING.load(Ordering::Relaxed) && (at == 0 || at > nanotime()) {
         return None;
     }
+    netpoll_one()
+}
+
+/// Polls the network; returns the first G that became ready, runnable
+/// now, and puts the rest on the global run queue.
+pub(super) fn netpoll_one() -> Option<NonNull<G>> {
     let mut list = netpoll();
     let gp = list.pop()?;
     injectglist(list);

@@ -22,7 +22,8 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::g::{G, Status};
-use super::m::{M, mcall};
+use super::m::{M, McallFn, mcall};
+use super::netpreempt;
 use super::p::P;
 use super::sched::sched;
 use super::time::check_timers;
@@ -82,8 +83,12 @@ pub(super) fn tick(m: &M, now: u64) {
         return;
     }
     check_timers(pp);
-    if g.status() == Status::Running && slice_expired(pp, now) {
-        preemptone(m, pp);
+    if g.status() == Status::Running {
+        if slice_expired(pp, now) {
+            preemptone(m, pp, gopreempt_m);
+        } else if netpreempt::should_preempt(pp, now) {
+            preemptone(m, pp, netpreempt::gopreempt_netpoll_m);
+        }
     }
 }
 
@@ -103,18 +108,20 @@ pub(super) fn preempt_ipi(_: usize) {
     if m.locks.load(Ordering::Relaxed) > 0 {
         m.preempt.store(true, Ordering::Relaxed);
     } else if g.status() == Status::Running {
-        preemptone(m, pp);
+        preemptone(m, pp, gopreempt_m);
     }
 }
 
-/// Go's `preemptone` + `asyncPreempt`, from inside the timer interrupt:
-/// the G's registers are already saved on its stack by the interrupt; save
-/// the rest with `switch` and let g0 requeue it.
-fn preemptone(m: &M, pp: &P) {
+/// Go's `preemptone` + `asyncPreempt`, from inside an interrupt (the
+/// tick, an IPI, the network card's): the G's registers are already saved
+/// on its stack by the interrupt; save the rest with `switch` and let g0
+/// requeue it with `requeue` (`gopreempt_m`, or the network's variant in
+/// `netpreempt.rs`).
+pub(super) fn preemptone(m: &M, pp: &P, requeue: McallFn) {
     pp.preempts.fetch_add(1, Ordering::Relaxed);
     m.preempt.store(false, Ordering::Relaxed);
     let gp = m.curg.load(Ordering::Relaxed);
-    m.mcall_fn.set(Some(gopreempt_m));
+    m.mcall_fn.set(Some(requeue));
     // SAFETY: interrupts are off (we are in the handler); `gp` is the
     // running G and g0's context was saved when it switched to it. Unlike
     // `mcall`, nothing runs after the switch but the handler's `iretq`,

@@ -147,6 +147,7 @@ extern "x86-interrupt" fn console(_frame: InterruptStackFrame) {
 extern "x86-interrupt" fn pci_intx(_frame: InterruptStackFrame) {
     crate::drivers::virtio_net::on_interrupt();
     apic::eoi();
+    crate::runtime::device_interrupt();
 }
 
 extern "x86-interrupt" fn ipi(_frame: InterruptStackFrame) {
