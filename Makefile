@@ -38,11 +38,12 @@ RUN_FLAGS = --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --timeout $(TIMEOUT) $(if
 KERNEL_WORDS = $(foreach v,PROG GOMAXPROCS GODEBUG N CPU,$(if $($(v)),'$(v)=$($(v))'))
 # Builds gmpos-run (with cargo's usual progress and warnings, shown once) and
 # runs the binary cargo reports, so that the recipe's status is gmpos-run's.
-GMPOS_RUN = exe=$$($(CARGO) build -p boot --bin gmpos-run --message-format=json-render-diagnostics \
-	  | sed -n 's/.*"executable":"\([^"]*gmpos-run\)".*/\1/p') && [ -n "$$exe" ] && "$$exe"
+BUILD_GMPOS_RUN = exe=$$($(CARGO) build -p boot --bin gmpos-run --message-format=json-render-diagnostics \
+	  | sed -n 's/.*"executable":"\([^"]*gmpos-run\)".*/\1/p') && [ -n "$$exe" ]
+GMPOS_RUN = $(BUILD_GMPOS_RUN) && "$$exe"
 
 .DEFAULT_GOAL := help
-.PHONY: help run trace test loom gdb image deps toolchain qemu clean bench bench-scale bench-peers bench-profile
+.PHONY: help run trace test loom gdb image deps toolchain qemu clean bench bench-scale bench-peers bench-profile bench-idle
 
 help:
 	@echo 'gmpos: Go'"'"'s GMP scheduler as an x86_64 kernel, run in QEMU.'
@@ -57,6 +58,7 @@ help:
 	@echo '  make bench-scale  wall-clock speedup of fib and spawn at SMP=GOMAXPROCS=1,2,4'
 	@echo '  make bench-peers  the same operations in Go and Tokio under callgrind, beside gmpos'
 	@echo '  make bench-profile FUNC=... STEPS=...  instructions per function, single-stepped under gdb'
+	@echo '  make bench-idle   host CPU an idle PROG=httpd costs (QEMU CPU time over SECS=10 s)'
 	@echo '  make gdb     boot paused, waiting for gdb on localhost:1234'
 	@echo '  make image   build the BIOS disk image and print its path'
 	@echo '  make deps    install the pinned Rust toolchain and QEMU if missing'
@@ -98,6 +100,10 @@ bench: deps
 
 bench-scale: deps
 	@$(CARGO) build -p boot --bin gmpos-scale && $(CARGO) run --quiet -p boot --bin gmpos-scale
+
+# The host CPU that an idle kernel costs; SECS= (default 10) and SMP.
+bench-idle: deps
+	@$(BUILD_GMPOS_RUN) && SECS='$(SECS)' bench/idle/run.sh "$$exe" $(SMP)
 
 # FUNC, SKIP, STEPS: see bench/profile/run.sh.
 bench-profile: deps

@@ -26,7 +26,7 @@ fn wait_until(ms: u64, done: impl Fn() -> bool) -> bool {
 }
 
 /// `PROG=timer`: every busy core takes LAPIC timer interrupts, and an idle
-/// core other than core 0 (sysmon's) takes none. Phase 1 keeps every core
+/// core takes none (core 0's tick, sysmon, sleeps while every P is idle). Phase 1 keeps every core
 /// busy with a spinning goroutine per P; phase 2 lets them all go idle for
 /// 100 ms.
 pub fn timer(args: &Args) -> Result<(), String> {

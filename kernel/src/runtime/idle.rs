@@ -37,6 +37,7 @@ use super::g::NO_M;
 use super::m::M;
 use super::p::{P, PStatus};
 use super::sched::sched;
+use super::{netpoll, sysmon};
 use crate::arch::time::nanotime;
 use crate::arch::{interrupts, smp, time};
 
@@ -47,6 +48,9 @@ pub(super) fn acquirep(m: &M, pp: &P) {
     pp.m.store(m.id, Ordering::Relaxed);
     m.p.store(ptr::from_ref(pp).cast_mut(), Ordering::Relaxed);
     super::trace::proc_start(pp);
+    if m.id != 0 {
+        sysmon::sysmonwake(); // core 0 itself restarts its tick in `stopm`
+    }
 }
 
 /// Go's `releasep`: `m` gives up its P (the caller puts it on the idle list).
@@ -64,18 +68,24 @@ pub(super) fn stopm(m: &M) {
     m.blocked.store(true, Ordering::Relaxed);
     // A core without a P has nothing to tick for — no G to preempt, no
     // timers of its own — so it stops its tick and sleeps until `startm`'s
-    // IPI (Go's idle M blocks on a futex the same way). Core 0 keeps
-    // ticking: its tick is sysmon, which must watch the others.
-    let tickless = m.id != 0;
-    if tickless {
+    // IPI (Go's idle M blocks on a futex the same way). Core 0's tick is
+    // sysmon, which must watch the others while any P runs: it stops only
+    // while every P is idle, and is looked at again after every wake-up.
+    let sysmon_core = m.id == 0;
+    if !sysmon_core {
         time::stop_tick();
     }
     // `sti; hlt` is atomic with respect to interrupts: an IPI sent after we
     // checked `nextp` still ends the `hlt`, so no wakeup is lost.
     while m.nextp.load(Ordering::Acquire).is_null() {
+        if sysmon_core {
+            sysmon::sleep_or_tick();
+        }
         interrupts::enable_and_hlt_then_disable();
     }
-    if tickless {
+    if sysmon_core {
+        sysmon::wake_tick();
+    } else {
         time::start_tick();
     }
     m.blocked.store(false, Ordering::Relaxed);
@@ -153,7 +163,8 @@ fn earliest_timer() -> Option<u64> {
 /// Go's blocking `netpoll(delay)`, for time only: halts this core until
 /// `until`, a `netpoll_break`, or `startm`'s IPI. A one-shot timer at
 /// `until` replaces the core's tick meanwhile — on core 0 one at most a
-/// tick ahead, because its tick is sysmon.
+/// tick ahead, because its tick is sysmon, unless sysmon may sleep (every
+/// P idle: then only the network stack's deadline also counts).
 fn netpoll_block(m: &M, until: u64) {
     let s = sched();
     m.blocked.store(true, Ordering::Relaxed);
@@ -168,14 +179,19 @@ fn netpoll_block(m: &M, until: u64) {
             break;
         }
         let mut wake_at = until;
-        if m.id == 0 {
+        if m.id == 0 && sysmon::may_sleep() {
+            wake_at = wake_at.min(netpoll::sysmon_poll_deadline().unwrap_or(u64::MAX));
+        } else if m.id == 0 {
             if now >= sysmon_at {
                 sysmon_at = now + time::TICK_NS;
             }
             wake_at = wake_at.min(sysmon_at);
         }
-        time::arm_oneshot(wake_at - now);
+        time::arm_oneshot(wake_at.saturating_sub(now));
         interrupts::enable_and_hlt_then_disable();
+    }
+    if m.id == 0 {
+        sysmon::wake_tick();
     }
     time::start_tick();
     m.blocked.store(false, Ordering::Relaxed);

@@ -24,6 +24,7 @@
 //! | `sync.Mutex`, `sync.Once`                  | `mutex.rs`, `once.rs` |
 //! | `time.After`, `time.Ticker`                | `timechan.rs`   |
 //! | `checkdead`                                | `checkdead.rs`  |
+//! | `sysmon`, `sysmonwake`                      | `sysmon.rs`     |
 //! | `gopanic` (runtime errors)                 | `panic.rs`      |
 //!
 //! The big difference from Go: an M is a CPU core, not an OS thread. There
@@ -54,6 +55,7 @@ mod sema;
 mod stack;
 mod stw;
 mod sudog;
+mod sysmon;
 pub mod syscall;
 pub mod time;
 mod timechan;
@@ -261,7 +263,7 @@ pub fn timer_tick() {
     let m = getm();
     let now = crate::arch::time::nanotime();
     if m.id == 0 {
-        sysmon(s, now);
+        sysmon::sysmon(s, now);
     }
     // Last: this may switch away from the interrupted G (preemption).
     preempt::tick(m, now);
@@ -274,18 +276,4 @@ pub fn device_interrupt() {
     if try_sched().is_some() {
         netpreempt::on_device_interrupt(getm(), crate::arch::time::nanotime());
     }
-}
-
-/// Go's `sysmon`, one step per tick of core 0, for what no single core
-/// owns: take Ps from long system calls, wake a core and hand it an idle P
-/// whose timers are due (nobody else would run them), poll the network if nobody
-/// has for 10 ms, print schedtrace lines.
-/// (Preempting long-running Gs is done by each core's own tick.)
-fn sysmon(s: &'static sched::Sched, now: u64) {
-    syscall::retake_syscalls(s, now);
-    for pp in s.allp().iter().filter(|pp| pp.status() == p::PStatus::Idle && pp.timers.due(now)) {
-        idle::startm_for_timers(pp);
-    }
-    netpoll::sysmon_netpoll(now);
-    schedtrace::tick(s);
 }

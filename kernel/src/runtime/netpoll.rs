@@ -221,6 +221,14 @@ pub(super) fn sysmon_netpoll(now: u64) {
     }
 }
 
+/// When a sleeping sysmon (`sysmon.rs`) must wake to poll for the TCP/IP
+/// stack's next deadline: that deadline, but not before `sysmon_netpoll`
+/// would poll (10 ms after the last poll); `None` when there is none.
+pub(super) fn sysmon_poll_deadline() -> Option<u64> {
+    let at = POLL_AT.load(Ordering::Relaxed);
+    (at != 0 && netpollinited()).then(|| at.max(LASTPOLL.load(Ordering::Relaxed) + SYSMON_POLL_NS + 1))
+}
+
 const WAITING: u8 = 0;
 const READY: u8 = 1;
 const TIMED_OUT: u8 = 2;

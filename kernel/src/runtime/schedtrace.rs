@@ -27,6 +27,11 @@ pub fn set_schedtrace(ms: u64, detailed: bool) {
     DETAILED.store(detailed, Ordering::Relaxed);
 }
 
+/// Whether schedtrace lines are being printed (sysmon then keeps ticking).
+pub(super) fn enabled() -> bool {
+    PERIOD_NS.load(Ordering::Relaxed) != 0
+}
+
 /// Called on every tick of core 0 (so only one core writes NEXT_NS);
 /// prints a report when a period has passed. As in Go, the first report
 /// comes at once — here once the main goroutine exists, so that it never
