@@ -38,12 +38,13 @@ RUN_FLAGS = --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --timeout $(TIMEOUT) $(if
 KERNEL_WORDS = $(foreach v,PROG GOMAXPROCS GODEBUG N CPU,$(if $($(v)),'$(v)=$($(v))'))
 # Builds gmpos-run (with cargo's usual progress and warnings, shown once) and
 # runs the binary cargo reports, so that the recipe's status is gmpos-run's.
-BUILD_GMPOS_RUN = exe=$$($(CARGO) build -p boot --bin gmpos-run --message-format=json-render-diagnostics \
-	  | sed -n 's/.*"executable":"\([^"]*gmpos-run\)".*/\1/p') && [ -n "$$exe" ]
-GMPOS_RUN = $(BUILD_GMPOS_RUN) && "$$exe"
+# $(call build_bin,NAME) builds boot's binary NAME and leaves its path in $$exe.
+build_bin = exe=$$($(CARGO) build -p boot --bin $(1) --message-format=json-render-diagnostics \
+	  | sed -n 's/.*"executable":"\([^"]*$(1)\)".*/\1/p') && [ -n "$$exe" ]
+GMPOS_RUN = $(call build_bin,gmpos-run) && "$$exe"
 
 .DEFAULT_GOAL := help
-.PHONY: help run trace test loom gdb image deps toolchain qemu clean bench bench-scale bench-peers bench-profile bench-idle
+.PHONY: help run trace test loom gdb image deps toolchain qemu clean bench bench-scale bench-peers bench-profile bench-idle bench-net
 
 help:
 	@echo 'gmpos: Go'"'"'s GMP scheduler as an x86_64 kernel, run in QEMU.'
@@ -59,6 +60,8 @@ help:
 	@echo '  make bench-peers  the same operations in Go and Tokio under callgrind, beside gmpos'
 	@echo '  make bench-profile FUNC=... STEPS=...  instructions per function, single-stepped under gdb'
 	@echo '  make bench-idle   host CPU an idle PROG=httpd costs (QEMU CPU time over SECS=10 s)'
+	@echo '  make bench-net    httpd and echo beside Go 1.19 on Linux in the same VM (wrk, TAP; root)'
+	@echo '                    -> table and target/bench/net.json'
 	@echo '  make gdb     boot paused, waiting for gdb on localhost:1234'
 	@echo '  make image   build the BIOS disk image and print its path'
 	@echo '  make deps    install the pinned Rust toolchain and QEMU if missing'
@@ -103,7 +106,12 @@ bench-scale: deps
 
 # The host CPU that an idle kernel costs; SECS= (default 10) and SMP.
 bench-idle: deps
-	@$(BUILD_GMPOS_RUN) && SECS='$(SECS)' bench/idle/run.sh "$$exe" $(SMP)
+	@$(call build_bin,gmpos-run) && SECS='$(SECS)' bench/idle/run.sh "$$exe" $(SMP)
+
+# gmpos beside Go 1.19 on Linux 6.1 in the same QEMU machine, over a TAP
+# device in a network namespace (root); SECS= per wrk row (default 10).
+bench-net: deps
+	@$(call build_bin,gmpos-bench-net) && bench/net/run.sh "$$exe" $(or $(SECS),10) $(SMP)
 
 # FUNC, SKIP, STEPS: see bench/profile/run.sh.
 bench-profile: deps

@@ -181,12 +181,30 @@ pub struct Qemu {
     pub forwards: Vec<Forward>,
     /// The disk image to boot; [`bios_image`] unless changed.
     pub image: PathBuf,
+    /// Boot this Linux kernel instead of the image, with the same machine
+    /// (`make bench-net`'s peer): `-kernel`, `-initrd`, `-append`.
+    pub linux: Option<LinuxBoot>,
+    /// Attach the network card to this existing TAP device instead of
+    /// QEMU's user networking (then `forwards` cannot be used).
+    pub tap: Option<String>,
+    /// Run QEMU inside this network namespace (`ip netns exec`), where the
+    /// TAP device is.
+    pub netns: Option<String>,
     /// Where COM2 (the execution trace) goes; no COM2 when `None`.
     pub trace_file: Option<PathBuf>,
     /// Typed on the console by [`run_captured`](Qemu::run_captured) once
     /// the guest has printed `after`, e.g. Ctrl-\\ (0x1c) for a goroutine
     /// dump. Without it the guest's console input is empty.
     pub keys: Option<Keys>,
+}
+
+/// A Linux kernel, its initramfs and its command line, booted directly by
+/// QEMU in place of the gmpos image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinuxBoot {
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    pub append: String,
 }
 
 /// Console input for a captured run: `bytes`, sent when the serial output
@@ -211,6 +229,9 @@ impl Qemu {
             args: Vec::new(),
             forwards: Vec::new(),
             image: bios_image().to_path_buf(),
+            linux: None,
+            tap: None,
+            netns: None,
             trace_file: None,
             keys: None,
         }
@@ -251,6 +272,9 @@ impl Qemu {
         for word in &self.args {
             check_word(word).map_err(RunError::Invalid)?;
         }
+        if self.tap.is_some() && !self.forwards.is_empty() {
+            return Err(RunError::Invalid("ports cannot be forwarded on a TAP device (they are for user networking)".into()));
+        }
         for (i, f) in self.forwards.iter().enumerate() {
             if f.host_port == 0 || f.guest_port == 0 {
                 return Err(RunError::Invalid(format!("port 0 cannot be forwarded ({f:?})")));
@@ -282,11 +306,26 @@ impl Qemu {
         // snapshot=on: the guest's writes (there are none) would go to a
         // temporary file, and the image is opened read-only, so any number
         // of runs (`make run` beside `make test`) can share it.
-        push(&["-drive", &format!("format=raw,snapshot=on,file={}", qemu_escape(&self.image.display().to_string()))]);
+        match &self.linux {
+            Some(linux) => push(&[
+                "-kernel",
+                &linux.kernel.display().to_string(),
+                "-initrd",
+                &linux.initrd.display().to_string(),
+                "-append",
+                &linux.append,
+            ]),
+            None => push(&["-drive", &format!("format=raw,snapshot=on,file={}", qemu_escape(&self.image.display().to_string()))]),
+        }
         push(&["-display", "none", "-no-reboot"]);
         push(&["-device", &format!("isa-debug-exit,iobase={EXIT_PORT:#x},iosize=0x04")]);
-        let netdev: String =
-            std::iter::once("user,id=n0".to_string()).chain(self.forwards.iter().map(Forward::hostfwd)).collect::<Vec<_>>().join(",");
+        let netdev: String = match &self.tap {
+            Some(ifname) => format!("tap,id=n0,ifname={},script=no,downscript=no", qemu_escape(ifname)),
+            None => std::iter::once("user,id=n0".to_string())
+                .chain(self.forwards.iter().map(Forward::hostfwd))
+                .collect::<Vec<_>>()
+                .join(","),
+        };
         // No option ROM: the BIOS would otherwise load iPXE for nothing.
         push(&["-netdev", &netdev, "-device", "virtio-net-pci,netdev=n0,romfile="]);
         push(&[
@@ -311,17 +350,28 @@ impl Qemu {
 
     /// The QEMU command, with no stdio settings.
     pub fn command(&self, console: Console) -> Command {
-        let mut cmd = Command::new(QEMU_BIN);
-        cmd.args(self.qemu_args(console));
+        let mut words = self.program().into_iter();
+        let mut cmd = Command::new(words.next().expect("a program"));
+        cmd.args(words).args(self.qemu_args(console));
         cmd
     }
 
     /// The QEMU command as one line that can be pasted into a shell.
     pub fn command_line(&self, console: Console) -> String {
-        std::iter::once(QEMU_BIN.to_string())
-            .chain(self.qemu_args(console).iter().map(|a| shell_quote(a)))
+        self.program()
+            .into_iter()
+            .chain(self.qemu_args(console))
+            .map(|a| shell_quote(&a))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// QEMU's binary, behind `ip netns exec NS` when [`Qemu::netns`] is set.
+    fn program(&self) -> Vec<String> {
+        match &self.netns {
+            Some(ns) => vec!["ip".into(), "netns".into(), "exec".into(), ns.clone(), QEMU_BIN.into()],
+            None => vec![QEMU_BIN.into()],
+        }
     }
 
     /// A short description for humans: `"4 vCPUs (TCG)"`.
@@ -403,7 +453,7 @@ impl Qemu {
 
     fn prepare(&self, console: Console) -> Result<Command, RunError> {
         self.check()?;
-        if !self.image.is_file() {
+        if self.linux.is_none() && !self.image.is_file() {
             return Err(RunError::Invalid(format!(
                 "the disk image {} is missing; rebuild it with `cargo build -p boot`",
                 self.image.display()
@@ -855,6 +905,22 @@ mod tests {
         let mut q = Qemu::new(2).args(["GODEBUG=schedtrace=100"]);
         q.trace("/tmp/t.bin");
         assert_eq!(q.kernel_cmdline(), "GODEBUG=schedtrace=100,trace=1");
+    }
+
+    #[test]
+    fn a_linux_peer_on_a_tap_device_in_a_namespace_keeps_the_machine() {
+        let mut q = Qemu::new(4);
+        q.linux = Some(LinuxBoot { kernel: "/k".into(), initrd: "/i".into(), append: "console=ttyS0".into() });
+        q.tap = Some("tap0".into());
+        q.netns = Some("ns".into());
+        let a = q.qemu_args(Console::Captured);
+        assert!(has(&a, ["-machine", "q35", "-cpu", "max"]) && has(&a, ["-smp", "4"]));
+        assert!(has(&a, ["-kernel", "/k", "-initrd", "/i", "-append", "console=ttyS0"]));
+        assert!(!a.iter().any(|w| w == "-drive"), "no disk image for a Linux boot: {a:?}");
+        assert!(has(&a, ["-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no"]));
+        assert!(q.command_line(Console::Captured).starts_with("ip netns exec ns qemu-system-x86_64 "));
+        q.forwards = vec![Forward::tcp(8080, 80)];
+        assert!(q.check().is_err(), "forwards need user networking");
     }
 
     #[test]

@@ -1,0 +1,3 @@
+module gmpos/bench/net/peer
+
+go 1.19
