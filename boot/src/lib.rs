@@ -855,8 +855,9 @@ mod tests {
         assert!(pending.is_empty());
     }
 
-    fn has(args: &[String], pair: [&str; 2]) -> bool {
-        args.windows(2).any(|w| w[0] == pair[0] && w[1] == pair[1])
+    /// Whether `args` holds the words `seq` in a row.
+    fn has<const N: usize>(args: &[String], seq: [&str; N]) -> bool {
+        args.windows(N).any(|w| w.iter().zip(seq).all(|(a, b)| a == b))
     }
 
     #[test]
