@@ -26,12 +26,15 @@ usage: gmpos-bench-net --kernel VMLINUZ --initrd INITRD [--seconds S] [--smp N]
        gmpos-bench-net --echo-client HOST:PORT CONNS ROUNDS   (run inside the namespace)
        gmpos-bench-net --page-size URL                        (run inside the namespace)
        gmpos-bench-net --wait HOST:PORT                       (run inside the namespace)
+       gmpos-bench-net --requests HOST PATH N                 (run inside the namespace)
 
 Boots gmpos (PROG=httpd, PROG=echo) and the Linux peer in turn on a TAP device
 in a network namespace of its own, runs wrk at 1, 8 and 64 connections (and
 again with 4 CPU-hogging goroutines on each side) and an echo load of 64
 connections x 200 round trips of 1 KiB, every byte checked, and prints one
-table with both systems and their ratio; JSON in target/bench/net.json.";
+table with both systems and their ratio; JSON in target/bench/net.json.
+First it counts one keep-alive request's instructions in gmpos, stage by
+stage (1 vCPU, QEMU icount).";
 
 /// The namespace, bridge and TAP device this program creates.
 const NETNS: &str = "gmpos-bench";
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Some("--echo-client") => echo_client(&args[1..]),
         Some("--page-size") => page_size(&args[1..]),
         Some("--wait") => wait_reachable(&args[1..]),
+        Some("--requests") => requests(&args[1..]),
         Some("--help" | "-h") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -116,6 +120,7 @@ struct Figure {
 fn bench(args: &[String]) -> Result<(), String> {
     let c = parse(args)?;
     let _ns = Namespace::create()?;
+    let path = request_path()?;
     let mut figures: Vec<Figure> = Vec::new();
     let mut record = |name: String, system: System, value: f64, higher_is_better: bool| {
         let i = figures.iter().position(|f| f.name == name).unwrap_or_else(|| {
@@ -161,7 +166,61 @@ fn bench(args: &[String]) -> Result<(), String> {
         guest.stop(system)?;
     }
     print_table(&figures, &c);
-    write_json(&figures, &c, page)
+    print_request_path(&path);
+    write_json(&figures, &c, page, &path)
+}
+
+/// The stages of one keep-alive `/health` request in gmpos, in exact
+/// instructions: `PROG=httpd` on 1 vCPU under icount (see
+/// `kernel/src/programs/reqpath.rs`), after warming up; the median of
+/// [`PATH_SAMPLES`] requests per stage. (Under icount, QEMU's user
+/// networking loses the connection — its virtual clock runs ahead while
+/// the host is slow to answer — but a TAP device works.)
+fn request_path() -> Result<Vec<(String, u64)>, String> {
+    let mut q = Qemu::new(1);
+    q.icount = true;
+    q.tap = Some(TAP.into());
+    q.netns = Some(NETNS.into());
+    q.timeout = Some(Duration::from_secs(600));
+    q = q.args(["PROG=httpd"]);
+    let mut running = q.spawn_captured().map_err(|e| format!("could not run QEMU: {e}"))?;
+    if running.wait_for_line("httpd: listening", Duration::from_secs(180)).is_none() {
+        return Err(format!("gmpos (icount) did not start serving; serial:\n{}", running.serial()));
+    }
+    ns_output(&[&self_exe()?, "--wait", &format!("{GUEST}:80")])?;
+    let mut samples: Vec<Vec<(String, u64)>> = Vec::new();
+    for _ in 0..PATH_SAMPLES {
+        // Each answer reports the request before it: two per sample.
+        let body = ns_output(&[&self_exe()?, "--requests", GUEST, "/health", "2"])?;
+        let fields: Vec<(String, u64)> = body
+            .split_whitespace()
+            .filter(|w| w.starts_with("path_"))
+            .filter_map(|w| w.split_once('=').and_then(|(k, v)| Some((k.to_string(), v.parse().ok()?))))
+            .collect();
+        if fields.len() != 4 {
+            return Err(format!("no path_ fields in /health: {body}"));
+        }
+        samples.push(fields);
+    }
+    running.stop();
+    let median = |i: usize| {
+        let mut v: Vec<u64> = samples.iter().map(|s| s[i].1).collect();
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    Ok((0..4).map(|i| (samples[0][i].0.clone(), median(i))).collect())
+}
+
+/// Requests measured by [`request_path`].
+const PATH_SAMPLES: usize = 9;
+
+fn print_request_path(path: &[(String, u64)]) {
+    let total: u64 = path.iter().map(|(_, v)| v).sum();
+    println!("\nbench-net: one keep-alive GET /health in gmpos, interrupt to reply, 1 vCPU, icount (median of {PATH_SAMPLES}):");
+    for (k, v) in path {
+        println!("  {k:<16} {v:>8} instructions");
+    }
+    println!("  {:<16} {total:>8} instructions", "total");
 }
 
 fn name(system: System) -> &'static str {
@@ -300,12 +359,14 @@ fn ratio(f: &Figure) -> Option<f64> {
     Some(if f.higher_is_better { g / l } else { l / g })
 }
 
-fn write_json(figures: &[Figure], c: &Config, page: usize) -> Result<(), String> {
+fn write_json(figures: &[Figure], c: &Config, page: usize, path: &[(String, u64)]) -> Result<(), String> {
     let rows: Vec<serde_json::Value> = figures
         .iter()
         .map(|f| serde_json::json!({"figure": f.name, "gmpos": f.gmpos, "linux_go": f.linux, "ratio": ratio(f)}))
         .collect();
-    let doc = serde_json::json!({"smp": c.smp, "seconds_per_row": c.seconds, "page_bytes": page, "network": "tap in a network namespace", "figures": rows});
+    let path: serde_json::Map<String, serde_json::Value> = path.iter().map(|(k, v)| (k.clone(), (*v).into())).collect();
+    let doc = serde_json::json!({"smp": c.smp, "seconds_per_row": c.seconds, "page_bytes": page,
+        "network": "tap in a network namespace", "figures": rows, "request_path_instructions": path});
     std::fs::create_dir_all("target/bench").map_err(|e| format!("target/bench: {e}"))?;
     std::fs::write("target/bench/net.json", serde_json::to_string_pretty(&doc).expect("JSON") + "\n")
         .map_err(|e| format!("target/bench/net.json: {e}"))?;
@@ -362,6 +423,41 @@ fn wait_reachable(args: &[String]) -> Result<(), String> {
     }
 }
 
+/// `--requests HOST PATH N`: N keep-alive GETs of PATH on one connection;
+/// prints the last answer's body.
+fn requests(args: &[String]) -> Result<(), String> {
+    let [host, path, n] = args else { return Err(format!("--requests takes HOST PATH N\n{USAGE}")) };
+    let n: usize = n.parse().map_err(|_| "N must be a number")?;
+    let mut s = TcpStream::connect((host.as_str(), 80)).map_err(|e| format!("connect {host}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+    let mut body = String::new();
+    for _ in 0..n {
+        write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").map_err(|e| e.to_string())?;
+        body = read_body(&mut s)?;
+    }
+    println!("{body}");
+    Ok(())
+}
+
+/// Reads one response with a `Content-Length` and returns its body.
+fn read_body(s: &mut TcpStream) -> Result<String, String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).map_err(|e| format!("read: {e}"))?;
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+        .and_then(|v| v.parse().ok())
+        .ok_or("no Content-Length")?;
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).map_err(|e| format!("read: {e}"))?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
 /// `--page-size URL`: prints the body size of one GET (http://HOST/PATH).
 fn page_size(args: &[String]) -> Result<(), String> {
     let url = args.first().ok_or("--page-size needs a URL")?;
@@ -369,11 +465,8 @@ fn page_size(args: &[String]) -> Result<(), String> {
     let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
     let mut s = TcpStream::connect((host, 80)).map_err(|e| format!("connect {host}: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").map_err(|e| e.to_string())?;
-    let mut all = Vec::new();
-    s.read_to_end(&mut all).map_err(|e| format!("read: {e}"))?;
-    let head_end = all.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no end of headers")? + 4;
-    println!("{}", all.len() - head_end);
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").map_err(|e| e.to_string())?;
+    println!("{}", read_body(&mut s)?.len());
     Ok(())
 }
 

@@ -16,6 +16,7 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::Args;
 use super::hog::spawn_hogs;
+use super::reqpath::{self, Stamps};
 use super::http::{self, MAX_HEADER, Parse};
 use crate::net::{self, NetError, TcpListener, TcpStream};
 use crate::runtime;
@@ -70,6 +71,8 @@ fn handle(mut conn: TcpStream) {
     conn.set_timeout(Some(READ_TIMEOUT_NS));
     let mut buf: Vec<u8> = Vec::with_capacity(MAX_HEADER + 1024);
     let mut chunk = [0u8; 1024];
+    // Stamps of the request the last read completed (`reqpath.rs`).
+    let mut stamps: Option<Stamps> = None;
     loop {
         let (reply, keep_alive, used, body) = match http::parse(&buf) {
             Parse::Complete(req, used) => {
@@ -86,7 +89,10 @@ fn handle(mut conn: TcpStream) {
             Parse::Incomplete => {
                 match conn.read(&mut chunk) {
                     Ok(0) | Err(NetError::ConnectionReset | NetError::Closed) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    Ok(n) => {
+                        stamps = Some(Stamps::woke());
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
                     Err(_) => {
                         TIMEOUTS.fetch_add(1, Ordering::Relaxed);
                         if !buf.is_empty() {
@@ -98,6 +104,9 @@ fn handle(mut conn: TcpStream) {
                 continue;
             }
         };
+        if let Some(s) = &mut stamps {
+            s.built();
+        }
         // Consume the head and the (discarded) body.
         buf.drain(..used);
         let mut body_left = body;
@@ -112,6 +121,9 @@ fn handle(mut conn: TcpStream) {
         }
         if conn.write_all(&reply).is_err() || !keep_alive {
             return;
+        }
+        if let Some(s) = stamps.take() {
+            s.sent();
         }
     }
 }
@@ -133,7 +145,7 @@ fn health() -> String {
     format!(
         "ok goroutines={} gomaxprocs={} io_wait={} active={} max_conns={MAX_CONNS} refused={} accepted={} \
          requests={} bad={} timeouts={} tcp_sockets={} interrupts={} polls={} netpoll_preempts={} \
-         irq_wait_p50_us={} irq_wait_p99_us={}\n",
+         irq_wait_p50_us={} irq_wait_p99_us={}{}\n",
         runtime::num_goroutine(),
         runtime::gomaxprocs(),
         runtime::waiters(),
@@ -149,6 +161,7 @@ fn health() -> String {
         n.netpoll_preempts,
         n.irq_wait_p50_us,
         n.irq_wait_p99_us,
+        reqpath::FIELDS.iter().zip(reqpath::last()).map(|(k, v)| format!(" {k}={v}")).collect::<String>(),
     )
 }
 

@@ -19,6 +19,7 @@ mod pingponghog;
 mod pipeline;
 mod preempt;
 mod procresize;
+mod reqpath;
 mod selftest;
 mod sleep;
 mod spawn;

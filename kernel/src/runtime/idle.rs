@@ -37,7 +37,7 @@ use super::g::NO_M;
 use super::m::M;
 use super::p::{P, PStatus};
 use super::sched::sched;
-use super::{netpoll, sysmon};
+use super::sysmon;
 use crate::arch::time::nanotime;
 use crate::arch::{interrupts, smp, time};
 
@@ -164,7 +164,7 @@ fn earliest_timer() -> Option<u64> {
 /// `until`, a `netpoll_break`, or `startm`'s IPI. A one-shot timer at
 /// `until` replaces the core's tick meanwhile — on core 0 one at most a
 /// tick ahead, because its tick is sysmon, unless sysmon may sleep (every
-/// P idle: then only the network stack's deadline also counts).
+/// P idle: then sysmon's own wake-up, `sysmon::wake_at`).
 fn netpoll_block(m: &M, until: u64) {
     let s = sched();
     m.blocked.store(true, Ordering::Relaxed);
@@ -180,7 +180,7 @@ fn netpoll_block(m: &M, until: u64) {
         }
         let mut wake_at = until;
         if m.id == 0 && sysmon::may_sleep() {
-            wake_at = wake_at.min(netpoll::sysmon_poll_deadline().unwrap_or(u64::MAX));
+            wake_at = wake_at.min(sysmon::wake_at(now));
         } else if m.id == 0 {
             if now >= sysmon_at {
                 sysmon_at = now + time::TICK_NS;

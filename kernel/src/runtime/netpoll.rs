@@ -36,7 +36,7 @@ use super::idle::wakep;
 use super::sched::{sched, try_sched};
 use super::time::start_timer;
 use super::{getg, gopark, goready};
-use crate::arch::time::nanotime;
+use crate::arch::time::{nanotime, rdtsc};
 
 /// sysmon polls the network when nobody has for this long (Go: 10 ms).
 const SYSMON_POLL_NS: u64 = 10_000_000;
@@ -62,6 +62,11 @@ static POLLS: AtomicU64 = AtomicU64::new(0);
 /// When the device first interrupted since the last poll started (ns),
 /// 0 for none: the start of the wait that [`IRQ_WAITS`] measures.
 static IRQ_AT: AtomicU64 = AtomicU64::new(0);
+/// `rdtsc` at the last device interrupt and at the start of the last poll
+/// (under `ICOUNT=1`, instruction counts: `PROG=httpd` reports where one
+/// request's instructions go, `programs/reqpath.rs`).
+static LAST_IRQ_TSC: AtomicU64 = AtomicU64::new(0);
+static LAST_POLL_TSC: AtomicU64 = AtomicU64::new(0);
 /// How long interrupts waited for the poll that served them: bucket `k`
 /// counts waits of `k * IRQ_WAIT_BUCKET_US` up to `(k + 1) *
 /// IRQ_WAIT_BUCKET_US` µs; the last bucket also counts everything longer.
@@ -88,6 +93,11 @@ pub fn waiters() -> usize {
 /// Device interrupts and polls so far.
 pub fn counts() -> (u64, u64) {
     (INTERRUPTS.load(Ordering::Relaxed), POLLS.load(Ordering::Relaxed))
+}
+
+/// `rdtsc` at the last device interrupt and at the start of the last poll.
+pub fn last_interrupt_and_poll_tsc() -> (u64, u64) {
+    (LAST_IRQ_TSC.load(Ordering::Relaxed), LAST_POLL_TSC.load(Ordering::Relaxed))
 }
 
 /// The `q`-quantile (0.0–1.0) of how long device interrupts waited for the
@@ -120,6 +130,7 @@ pub fn set_poll_at(when: u64) {
 /// Go's `netpollBreak`: record it, and wake an idle core to poll.
 pub fn netpoll_device_event() {
     INTERRUPTS.fetch_add(1, Ordering::Relaxed);
+    LAST_IRQ_TSC.store(rdtsc(), Ordering::Relaxed);
     let _ = IRQ_AT.compare_exchange(0, nanotime(), Ordering::Relaxed, Ordering::Relaxed);
     PENDING.store(true, Ordering::Release);
     if try_sched().is_some() {
@@ -139,6 +150,7 @@ pub(super) fn netpoll_pending() -> bool {
 fn netpoll() -> GList {
     let mut list = GList::new();
     let Some(poll) = POLLER.get() else { return list };
+    LAST_POLL_TSC.store(rdtsc(), Ordering::Relaxed);
     let now = nanotime();
     LASTPOLL.store(now, Ordering::Relaxed);
     POLLS.fetch_add(1, Ordering::Relaxed);

@@ -16,7 +16,8 @@
 //! a packet's interrupt wakes an idle core itself (`wakep`), which polls.
 //! What remains is the TCP/IP stack's own deadlines (retransmissions,
 //! delayed ACKs): a sleeping sysmon arms a one-shot interrupt for the next
-//! one ([`netpoll::sysmon_poll_deadline`]). `schedtrace` keeps the tick
+//! one ([`netpoll::sysmon_poll_deadline`]), or at most [`MAX_SLEEP_NS`]
+//! ahead. `schedtrace` keeps the tick
 //! running: its lines are due whatever the Ps do.
 //!
 //! # Why no wakeup is lost
@@ -41,6 +42,19 @@ static SLEEPING: AtomicBool = AtomicBool::new(false);
 /// Core 0's tick is stopped (only core 0 touches it).
 static TICK_STOPPED: AtomicBool = AtomicBool::new(false);
 
+/// The longest sysmon sleeps without looking (Go's sysmon sleeps at most
+/// `forcegcperiod/2`, a minute). A bound is also what keeps QEMU's icount
+/// mode delivering device interrupts: with no timer armed at all, a halted
+/// vCPU under `-icount sleep=off` was not woken by a packet (seen: 0 of 4
+/// boots answered ARP; with this bound, every one did).
+const MAX_SLEEP_NS: u64 = 100_000_000;
+
+/// When a sleeping sysmon wakes: the network stack's next deadline, or
+/// [`MAX_SLEEP_NS`] from `now`, whichever is first.
+pub(super) fn wake_at(now: u64) -> u64 {
+    netpoll::sysmon_poll_deadline().unwrap_or(u64::MAX).min(now + MAX_SLEEP_NS)
+}
+
 /// Go's `sysmon`, one step per tick of core 0, for what no single core
 /// owns: take Ps from long system calls, wake a core and hand it an idle P
 /// whose timers are due (nobody else would run them), poll the network if nobody
@@ -56,16 +70,14 @@ pub(super) fn sysmon(s: &'static Sched, now: u64) {
 }
 
 /// Core 0, idle (no P) and about to halt: if sysmon may sleep, stop the
-/// tick — arming a one-shot for the network stack's next deadline, if any —
-/// and return true; otherwise make sure the tick runs and return false.
+/// tick — arming a one-shot for [`wake_at`] — and return true; otherwise make sure the tick runs and return false.
 /// Called again after every wake-up, so the tick follows the Ps' state.
 pub(super) fn sleep_or_tick() -> bool {
     if may_sleep() {
         time::stop_tick();
         TICK_STOPPED.store(true, Ordering::Relaxed);
-        if let Some(when) = netpoll::sysmon_poll_deadline() {
-            time::arm_oneshot(when.saturating_sub(time::nanotime()));
-        }
+        let now = time::nanotime();
+        time::arm_oneshot(wake_at(now).saturating_sub(now));
         true
     } else {
         wake_tick();
