@@ -11,7 +11,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Args, hog, httpd, sleep, syscall};
+use super::{Args, hog, httpd, list, sleep, syscall};
 use crate::arch::cpu;
 use crate::arch::time::nanotime;
 use crate::runtime::{self, Chan, PStats, WaitGroup};
@@ -207,9 +207,4 @@ fn timers(_: &Args) -> Result<String, String> {
         return Err(format!("{} sleepers woke early", l.early));
     }
     Ok(format!("late p50 {} µs, p99 {} µs, max {} µs; early: 0", l.p50_us, l.p99_us, l.max_us))
-}
-
-fn list(values: impl IntoIterator<Item = u64>) -> String {
-    let items: Vec<String> = values.into_iter().map(|v| format!("{v}")).collect();
-    format!("[{}]", items.join(" "))
 }

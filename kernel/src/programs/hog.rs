@@ -1,6 +1,7 @@
-//! `PROG=hog` (best with GOMAXPROCS=1): one goroutine spins and never
-//! yields; another wakes every 50 ms and measures how late it is. The 10 ms
-//! preemption is what lets the sleeper run at all.
+//! `PROG=hog` (best with GOMAXPROCS=1): one goroutine spins, yielding only
+//! every 200 ms; another wakes every 50 ms and measures how late it is.
+//! The 10 ms preemption is what lets the sleeper run on time; with
+//! `GODEBUG=asyncpreemptoff=1` it waits for the hog's next yield.
 
 use alloc::format;
 use alloc::string::String;
@@ -12,18 +13,27 @@ use crate::arch::time::nanotime;
 use crate::runtime::{self, WaitGroup, time};
 
 const PERIOD_NS: u64 = 50_000_000;
+/// How long a hog computes between two yields.
+pub const YIELD_EVERY_NS: u64 = 200_000_000;
 
-/// Computes until `stop` is set, with no call into the runtime: only
-/// preemption takes its P away.
+/// Computes until `stop` is set, calling into the runtime (`gosched`) only
+/// every 200 ms — like a Go loop whose only preemption points are rare
+/// function calls: within those 200 ms only asynchronous preemption takes
+/// its P away. (The yield keeps `asyncpreemptoff=1` runs finite.)
 fn spin_until(stop: &AtomicBool) {
     let mut x = 0u64;
+    let mut yield_at = nanotime() + YIELD_EVERY_NS;
     while !stop.load(Ordering::Relaxed) {
         x = core::hint::black_box(x.wrapping_add(1));
+        if nanotime() >= yield_at {
+            runtime::gosched();
+            yield_at = nanotime() + YIELD_EVERY_NS;
+        }
     }
 }
 
-/// Starts `n` goroutines that spin for ever (httpd's and echo's `N=`: keep
-/// every P busy while they serve).
+/// Starts `n` goroutines that spin for ever, yielding every 200 ms
+/// (httpd's and echo's `N=`: keep every P busy while they serve).
 pub fn spawn_hogs(n: u64) {
     static NEVER: AtomicBool = AtomicBool::new(false);
     for _ in 0..n {
@@ -54,7 +64,7 @@ impl Hogged {
     }
 }
 
-/// Starts `hogs` goroutines that spin without ever yielding, and a sleeper
+/// Starts `hogs` goroutines that spin, yielding every 200 ms, and a sleeper
 /// that wakes `wakeups` times, 50 ms apart, recording how late it is; stops
 /// the hogs when the sleeper is done.
 pub fn run(hogs: usize, wakeups: u64) -> Hogged {

@@ -2,6 +2,7 @@
 //! goroutine; returning `Err` makes the run fail with the message.
 
 mod bench;
+mod burst;
 mod chanpanic;
 mod chantest;
 mod churn;
@@ -9,9 +10,11 @@ mod deadlock;
 mod demo;
 mod dump;
 mod echo;
+mod fairness;
 mod fib;
 mod hog;
 mod million;
+mod order;
 pub mod http;
 pub mod httpd;
 mod pingpong;
@@ -62,6 +65,9 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "stw", about: "stop the world N times (default 20) while every P runs a hog", main: stw::main },
     Program { name: "echo", about: "TCP and UDP echo server on port 7 (N= CPU-bound goroutines alongside)", main: echo::main },
     Program { name: "httpd", about: "HTTP/1.1 server on port 80 showing the scheduler (N= CPU-bound goroutines)", main: httpd::main },
+    Program { name: "burst", about: "one goroutine spawns bursts on its P: who ran them, steals, cores woken (N=200)", main: burst::main },
+    Program { name: "order", about: "the order N new goroutines run in (GOMAXPROCS=1): runnext first", main: order::main },
+    Program { name: "fairness", about: "two yielders hold the P; how long waits a G in the global queue? (GOMAXPROCS=1)", main: fairness::main },
     Program { name: "yield", about: "goroutines taking turns with gosched()", main: yield_::main },
     Program { name: "pingpong", about: "two goroutines pass a value N times (default 10000) over channels", main: pingpong::main },
     Program { name: "pingponghog", about: "Go's TestPingPongHog: a hog pair and a light pair share one P fairly", main: pingponghog::main },
@@ -83,6 +89,12 @@ pub static PROGRAMS: &[Program] = &[
 
 pub fn find(name: &str) -> Option<&'static Program> {
     PROGRAMS.iter().find(|p| p.name == name)
+}
+
+/// `[1 2 3]`: a list of figures for a report.
+pub(crate) fn list(values: impl IntoIterator<Item = u64>) -> String {
+    let items: alloc::vec::Vec<String> = values.into_iter().map(|v| format!("{v}")).collect();
+    format!("[{}]", items.join(" "))
 }
 
 /// The error for an unknown `PROG`, listing the programs.

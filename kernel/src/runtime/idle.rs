@@ -33,6 +33,7 @@
 use core::ptr;
 use core::sync::atomic::{Ordering, fence};
 
+use super::debug::{self, Switch};
 use super::g::NO_M;
 use super::m::M;
 use super::p::{P, PStatus};
@@ -232,6 +233,7 @@ fn startm(pp: &'static P, spinning: bool) {
 /// The second half of `startm`: hands `pp` to the idle M `mp` (taken off
 /// the idle list by the caller) and wakes its core.
 pub(super) fn mwake(mp: &M, pp: &'static P, spinning: bool) {
+    sched().mwakeups.fetch_add(1, Ordering::Relaxed);
     mp.spinning.store(spinning, Ordering::Relaxed);
     // Release: the woken M sees `spinning` (and the P's state) when it
     // reads `nextp` with Acquire in `stopm`.
@@ -256,6 +258,15 @@ pub fn wakep() {
     // never a lost G. This is what keeps `wakep` off the sched lock when
     // all Ps are busy — always with GOMAXPROCS=1.
     if s.npidle.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    // `GODEBUG=spinningoff=1`: the design Go rejected, a core woken for
+    // every new G while a P is idle, with nobody spinning to find it.
+    if debug::off(Switch::Spinning) {
+        let pp = s.pidleget(&mut s.lock.lock());
+        if let Some(pp) = pp {
+            startm(pp, false);
+        }
         return;
     }
     if s.nmspinning.load(Ordering::SeqCst) != 0

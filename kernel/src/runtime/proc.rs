@@ -13,6 +13,7 @@ use core::panic::Location;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 
+use super::debug::{self, Switch};
 use super::g::{G, Status, WaitReason};
 use super::idle::wakep;
 use super::m::{acquirem, mcall};
@@ -27,8 +28,9 @@ use crate::arch::switch::Context;
 const MAX_INLINE_CLOSURE: usize = 512;
 
 /// Go's `newproc` (the `go` statement): creates a goroutine running `f`,
-/// puts it in this P's `runnext` so that it runs soon, and wakes an idle
-/// core if there is one. Returns its id.
+/// puts it in this P's `runnext` so that it runs soon (the tail of the
+/// queue with `GODEBUG=runnextoff=1`), and wakes an idle core if there is
+/// one. Returns its id.
 ///
 /// Like Go's `newproc1`, which copies the function's arguments onto the
 /// new goroutine's stack, the closure (function and captured values) is
@@ -77,7 +79,7 @@ fn newproc<F: FnOnce() + Send + 'static>(f: F, gopc: &'static Location<'static>)
     g.set_status(Status::Runnable);
     s.ngoroutines.fetch_add(1, Ordering::Relaxed);
     trace::go_create(pp, goid);
-    pp.runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
+    pp.runq.runqput(gp, !debug::off(Switch::Runnext), |batch| s.globrunqputbatch(batch));
     if s.main_started.load(Ordering::Relaxed) {
         wakep();
     }
@@ -234,6 +236,7 @@ fn park_m(gp: NonNull<G>) {
 /// Go's `goready`: makes a parked G runnable. It goes to this P's `runnext`,
 /// so that it runs next and inherits the rest of the time slice: a
 /// receiver woken by a sender runs right after it, on the same core.
+/// With `GODEBUG=runnextoff=1` it goes to the tail of the queue instead.
 pub fn goready(gp: NonNull<G>) {
     let mp = acquirem();
     // SAFETY: Gs are never freed.
@@ -242,15 +245,16 @@ pub fn goready(gp: NonNull<G>) {
     let pp = mp.m().p();
     trace::go_unblock(pp, g);
     let s = sched();
-    pp.runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
+    pp.runq.runqput(gp, !debug::off(Switch::Runnext), |batch| s.globrunqputbatch(batch));
     wakep();
 }
 
 /// Go's `goyield`: like [`gosched`], but the G goes to the tail of this P's
 /// local run queue rather than the global one. Used by a direct handoff
 /// (a semaphore in starvation mode): the G just readied into `runnext`
-/// runs at once, and the yielder soon after, on the same P.
-pub(super) fn goyield() {
+/// runs at once, and the yielder soon after, on the same P. (Go keeps it
+/// inside the runtime; `PROG=fairness` uses it to hold a P.)
+pub fn goyield() {
     mcall(goyield_m);
 }
 

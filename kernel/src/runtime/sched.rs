@@ -36,6 +36,8 @@ pub struct Sched {
     pub ngfree: AtomicU32,
     /// Ms spinning in `findRunnable` (Go's `sched.nmspinning`).
     pub nmspinning: AtomicU32,
+    /// Idle Ms woken with a P (`mwake`: one IPI each), for reports.
+    pub mwakeups: AtomicU64,
     /// Last goroutine id handed out (Go's `sched.goidgen`).
     pub goidgen: AtomicU64,
     /// Live goroutines (Go's `gcount()`).
@@ -80,6 +82,7 @@ pub fn init(ncpu: usize, gomaxprocs: usize) -> &'static Sched {
         nmidle: AtomicU32::new(0),
         ngfree: AtomicU32::new(0),
         nmspinning: AtomicU32::new(0),
+        mwakeups: AtomicU64::new(0),
         goidgen: AtomicU64::new(0),
         ngoroutines: AtomicI64::new(0),
         main_started: AtomicBool::new(false),

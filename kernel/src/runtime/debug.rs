@@ -1,0 +1,33 @@
+//! Go's `debug` variables (runtime1.go, set by `parsedebugvars` from
+//! `GODEBUG`), for the switches that turn a scheduler mechanism off
+//! (`cmdline::SWITCHES`; what each shows is in docs/experiments.md).
+//!
+//! The switches are read on hot paths (`goready`, `findRunnable`, the
+//! tick), so they cost one load and a branch there: one word, written once
+//! by `start` before any other core enters the scheduler and never again.
+//! Relaxed loads suffice: `start` publishes it with the Release store of
+//! `READY`, which every other core reads with Acquire before it schedules.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+pub use crate::cmdline::Switch;
+use crate::cmdline::SWITCHES;
+
+/// Bit `Switch as u32` set: that mechanism is off.
+static OFF: AtomicU32 = AtomicU32::new(0);
+
+/// Sets the switches; for `start` only, before `READY`.
+pub(super) fn set(off: u32) {
+    OFF.store(off, Ordering::Relaxed);
+}
+
+/// Whether `GODEBUG` turned `switch` off.
+#[inline]
+pub fn off(switch: Switch) -> bool {
+    OFF.load(Ordering::Relaxed) & (1 << switch as u32) != 0
+}
+
+/// The `GODEBUG` keys of the switches that are off, in `SWITCHES` order.
+pub fn off_keys() -> impl Iterator<Item = &'static str> {
+    SWITCHES.iter().filter(|(s, _, _)| off(*s)).map(|(_, key, _)| *key)
+}

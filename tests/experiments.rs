@@ -1,0 +1,112 @@
+//! The `GODEBUG` switches that turn a scheduler mechanism off
+//! (docs/experiments.md): each test boots the same program with the
+//! mechanism and without it, and checks that the figure moves the way the
+//! design predicts. Each would fail with the switch ignored: the "off" run
+//! would then show the mechanism at work.
+
+mod common;
+use common::*;
+
+/// The figure after `key=` on the line starting with `prefix` (a whole or
+/// decimal number, with an optional `%`).
+fn figure(c: &Captured, prefix: &str, key: &str) -> f64 {
+    let line = expect_line(c, prefix);
+    let at = line.find(&format!(" {key}=")).unwrap_or_else(|| panic!("no {key}= in {line:?}")) + key.len() + 2;
+    let text: String = line[at..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    text.parse().unwrap_or_else(|_| panic!("{key}= is not a number in {line:?}"))
+}
+
+/// Boots `words` with `GODEBUG=godebug` added when it is not empty.
+fn boot_switch(smp: u32, icount: bool, words: &[&str], godebug: &str) -> Captured {
+    let setting = format!("GODEBUG={godebug}");
+    let mut q = Qemu::new(smp).args(words.iter().copied().chain((!godebug.is_empty()).then_some(setting.as_str())));
+    q.icount = icount;
+    q.timeout = Some(TIMEOUT);
+    boot_with(&q)
+}
+
+#[test]
+fn asyncpreemptoff_lets_a_hog_delay_a_sleeper_until_it_yields() {
+    // One P, exact virtual time: the hog yields every 200 ms; the sleeper
+    // wants to wake every 50 ms.
+    let words = ["PROG=hog", "GOMAXPROCS=1", "N=6"];
+    let on = boot_switch(1, true, &words, "");
+    assert_success(&on);
+    assert!(figure(&on, "hog: ", "preemptions") > 0.0);
+    let late_on = figure(&on, "hog: ", "max_delay_ms");
+    assert!(late_on <= 20.0, "with preemption the sleeper is late by about a 10 ms slice, not {late_on} ms");
+
+    let off = boot_switch(1, true, &words, "asyncpreemptoff=1");
+    expect_line(&off, "gmpos: GODEBUG switched off: asyncpreemptoff");
+    assert_eq!(figure(&off, "hog: ", "preemptions"), 0.0, "asyncpreemptoff=1 still preempted");
+    let late_off = figure(&off, "hog: ", "max_delay_ms");
+    assert!(late_off >= 100.0, "without preemption the sleeper waits for the hog's yield (150 ms), not {late_off} ms");
+    // The hog program judges its own claim: never preempted is a failure.
+    assert_failure(&off);
+    expect_line(&off, "hog: FAILED: the hog was never preempted");
+}
+
+#[test]
+fn stealoff_leaves_a_burst_on_the_spawners_p() {
+    let on = boot_switch(4, false, &["PROG=burst"], "");
+    assert_success(&on);
+    assert!(figure(&on, "burst: burst ", "steals") > 0.0, "idle Ps steal from the spawner's");
+    let share_on = figure(&on, "burst: burst ", "busiest_share");
+    assert!(share_on <= 90.0, "stealing spreads the burst: busiest core ran {share_on}%");
+
+    let off = boot_switch(4, false, &["PROG=burst"], "stealoff=1");
+    assert_success(&off);
+    assert_eq!(figure(&off, "burst: burst ", "steals"), 0.0, "stealoff=1 still stole");
+    let share_off = figure(&off, "burst: burst ", "busiest_share");
+    assert!(share_off >= 95.0, "without stealing the spawner's P runs (nearly) the whole burst, not {share_off}%");
+}
+
+#[test]
+fn runnextoff_runs_new_goroutines_in_order() {
+    let words = ["PROG=order", "GOMAXPROCS=1"];
+    let on = boot_switch(1, false, &words, "");
+    assert_success(&on);
+    expect_line(&on, "order: 5 0 1 2 3 4"); // the newest first, from runnext
+
+    let off = boot_switch(1, false, &words, "runnextoff=1,schedtrace=1000");
+    assert_success(&off);
+    expect_line(&off, "order: 0 1 2 3 4 5");
+    // schedtrace says what is off.
+    assert!(expect_line(&off, "SCHED ").ends_with("] off=runnextoff"), "schedtrace lists the switch");
+}
+
+#[test]
+fn fairnessoff_starves_the_global_queue() {
+    let words = ["PROG=fairness", "GOMAXPROCS=1"];
+    let on = boot_switch(1, false, &words, "");
+    assert_success(&on);
+    let waited = figure(&on, "fairness: ", "waited");
+    assert!(waited <= 61.0, "the 1-in-61 check runs the global queue's G within 61 turns, not {waited}");
+
+    let off = boot_switch(1, false, &words, "fairnessoff=1");
+    assert_success(&off);
+    let (waited, turns) = (figure(&off, "fairness: ", "waited"), figure(&off, "fairness: ", "turns"));
+    assert_eq!(waited, turns, "without the check the global queue waits for every turn of the yielders");
+}
+
+#[test]
+fn handoffoff_strands_the_queue_behind_a_blocking_call() {
+    // One P on two cores: only the handoff can run the queue meanwhile.
+    let words = ["PROG=syscall", "GOMAXPROCS=1"];
+    let on = boot_switch(2, false, &words, "");
+    assert_success(&on);
+    assert_eq!(figure(&on, "syscall: ", "ran_before_return"), 8.0);
+    assert!(figure(&on, "syscall: ", "handoffs") >= 1.0);
+
+    let off = boot_switch(2, false, &words, "handoffoff=1");
+    assert_eq!(figure(&off, "syscall: ", "handoffs"), 0.0, "handoffoff=1 still handed off");
+    assert_eq!(figure(&off, "syscall: ", "ran_before_return"), 0.0, "the queue waits for the call to return");
+    assert_failure(&off); // the program's own claim fails, and it says so
+}
+
+#[test]
+fn a_bad_switch_value_is_refused_at_boot() {
+    let c = boot(1, &["PROG=order", "GODEBUG=stealoff=yes"]);
+    assert_failure(&c);
+    expect_line(&c, "gmpos: bad stealoff \"yes\"");
+}
