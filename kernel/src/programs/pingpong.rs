@@ -12,10 +12,11 @@ use crate::runtime::{self, Chan};
 
 pub fn main(args: &Args) -> Result<(), String> {
     let n = args.n.unwrap_or(10_000);
-    let start = nanotime();
+    let (start, wakeups) = (nanotime(), runtime::mwakeups());
     rally(n)?;
     let ns = (nanotime() - start) / n.max(1);
-    crate::println!("pingpong: n={n} ok");
+    let wakeups = runtime::mwakeups() - wakeups;
+    crate::println!("pingpong: n={n} ok wakeups={wakeups}");
     crate::println!("pingpong: {ns} ns per round trip (each: two sends, two receives, two parks)");
     Ok(())
 }

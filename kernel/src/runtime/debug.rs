@@ -3,10 +3,13 @@
 //! (`cmdline::SWITCHES`; what each shows is in docs/experiments.md).
 //!
 //! The switches are read on hot paths (`goready`, `findRunnable`, the
-//! tick), so they cost one load and a branch there: one word, written once
-//! by `start` before any other core enters the scheduler and never again.
-//! Relaxed loads suffice: `start` publishes it with the Release store of
-//! `READY`, which every other core reads with Acquire before it schedules.
+//! tick), so they cost one load and a branch there: one word, written by
+//! `start` before any other core enters the scheduler (published by its
+//! Release store of `READY`, which every other core reads with Acquire),
+//! and rewritten only by `PROG=demo` between scenes, to run each with and
+//! without the mechanisms. Relaxed loads suffice: each read is a policy
+//! decision on its own (no two reads must agree), so a core that acts on
+//! the old value for a moment after a change only delays the change.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -16,9 +19,15 @@ use crate::cmdline::SWITCHES;
 /// Bit `Switch as u32` set: that mechanism is off.
 static OFF: AtomicU32 = AtomicU32::new(0);
 
-/// Sets the switches; for `start` only, before `READY`.
-pub(super) fn set(off: u32) {
+/// Sets the switches (bit `Switch as u32` set: off): `start`, and the
+/// demo between scenes.
+pub fn set(off: u32) {
     OFF.store(off, Ordering::Relaxed);
+}
+
+/// The switches as `set` (for the demo, to restore them).
+pub fn switches() -> u32 {
+    OFF.load(Ordering::Relaxed)
 }
 
 /// Whether `GODEBUG` turned `switch` off.

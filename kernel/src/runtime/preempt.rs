@@ -78,15 +78,14 @@ pub(super) fn tick(m: &M, now: u64) {
     }
     // SAFETY: Ps and Gs are never freed.
     let (pp, g) = unsafe { (&*pp, &*gp) };
-    let preemptible = !debug::off(Switch::AsyncPreempt);
     if m.locks.load(Ordering::Relaxed) > 0 {
-        if preemptible && slice_expired(pp, now) {
+        if slice_expired(pp, now) && !debug::off(Switch::AsyncPreempt) {
             m.preempt.store(true, Ordering::Relaxed);
         }
         return;
     }
     check_timers(pp);
-    if preemptible && g.status() == Status::Running && slice_expired(pp, now) {
+    if g.status() == Status::Running && slice_expired(pp, now) && !debug::off(Switch::AsyncPreempt) {
         preemptone(m, pp);
     }
 }

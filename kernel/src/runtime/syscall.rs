@@ -108,10 +108,10 @@ fn exitsyscall0(gp: NonNull<G>) {
 /// With `GODEBUG=handoffoff=1` it does nothing: a P stays with its M
 /// through the call (its queue can still be stolen).
 pub(super) fn retake_syscalls(s: &'static Sched, now: u64) {
-    if debug::off(Switch::Handoff) {
-        return;
-    }
     for pp in s.allp().iter().filter(|pp| pp.status() == PStatus::Syscall) {
+        if debug::off(Switch::Handoff) {
+            return;
+        }
         let t = pp.syscalltick.load(Ordering::Relaxed);
         if pp.sysmontick.syscalltick.load(Ordering::Relaxed) != t {
             pp.sysmontick.syscalltick.store(t, Ordering::Relaxed);
