@@ -50,15 +50,32 @@ fn asyncpreemptoff_lets_a_hog_delay_a_sleeper_until_it_yields() {
 fn stealoff_leaves_a_burst_on_the_spawners_p() {
     let on = boot_switch(4, false, &["PROG=burst"], "");
     assert_success(&on);
-    assert!(figure(&on, "burst: burst ", "steals") > 0.0, "idle Ps steal from the spawner's");
-    let share_on = figure(&on, "burst: burst ", "busiest_share");
-    assert!(share_on <= 90.0, "stealing spreads the burst: busiest core ran {share_on}%");
+    assert!(figure(&on, "burst: n=", "steals") > 0.0, "idle Ps steal from the spawner's");
+    let share_on = figure(&on, "burst: n=", "busiest_share");
 
     let off = boot_switch(4, false, &["PROG=burst"], "stealoff=1");
     assert_success(&off);
-    assert_eq!(figure(&off, "burst: burst ", "steals"), 0.0, "stealoff=1 still stole");
-    let share_off = figure(&off, "burst: burst ", "busiest_share");
+    assert_eq!(figure(&off, "burst: n=", "steals"), 0.0, "stealoff=1 still stole");
+    let share_off = figure(&off, "burst: n=", "busiest_share");
+    // Measured: 36-81% with stealing (81% on a loaded host), 99-100% without.
     assert!(share_off >= 95.0, "without stealing the spawner's P runs (nearly) the whole burst, not {share_off}%");
+    assert!(share_on < share_off, "stealing spreads the burst: busiest core {share_on}% with, {share_off}% without");
+}
+
+#[test]
+fn spinningoff_parks_idle_ms_at_once_and_wakes_more_cores() {
+    let wakeups = |c: &Captured| figure(c, "burst: n=", "wakeups") + figure(c, "burst: rounds=", "wakeups");
+    let spins = |c: &Captured| figure(c, "burst: n=", "spins") + figure(c, "burst: rounds=", "spins");
+    let on = boot_switch(4, false, &["PROG=burst"], "");
+    assert_success(&on);
+    assert!(spins(&on) > 0.0, "Ms out of work spin while others are busy");
+
+    let off = boot_switch(4, false, &["PROG=burst"], "spinningoff=1");
+    assert_success(&off);
+    assert_eq!(spins(&off), 0.0, "spinningoff=1 still spun");
+    // Measured: 2-32 wakeups with spinning, 141-416 without.
+    let (w_on, w_off) = (wakeups(&on), wakeups(&off));
+    assert!(w_off > w_on, "without spinning, every new goroutine wakes an idle core: {w_off} wakeups against {w_on}");
 }
 
 #[test]

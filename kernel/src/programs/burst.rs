@@ -1,9 +1,14 @@
 //! `PROG=burst`: one goroutine spawns goroutines onto its own P's queue,
 //! and the report shows who ran them and how many idle cores were woken.
-//! Two bursts: N (default 200) goroutines of a little work each — stealing spreads them over the Ps (`GODEBUG=stealoff=1`:
-//! the spawner's P runs nearly all) — then 10 N tiny ones, spawned in a
-//! stream — spinning Ms pick them up without being woken one by one
-//! (`GODEBUG=spinningoff=1`: a wakeup, an IPI, for most of them).
+//! First a burst of N (default 200) goroutines with a little work each:
+//! stealing spreads them over the Ps (`GODEBUG=stealoff=1`: the spawner's
+//! P runs nearly all). Then 1000 rounds of 3 tiny goroutines, each round
+//! awaited: `wakep` wakes one spinning M for a round, and further cores
+//! only as that one finds work (`GODEBUG=spinningoff=1`: a core, an IPI,
+//! for every new goroutine while a P is idle, though the spawner's own P
+//! runs most of them before the woken core gets there). The spins count
+//! the times a core out of work spun instead of halting at once (none
+//! with `spinningoff=1`).
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -16,26 +21,46 @@ use crate::runtime::{self, WaitGroup};
 
 pub fn main(args: &Args) -> Result<(), String> {
     let n = args.n.unwrap_or(200);
-    for (name, count, work) in [("burst", n, 20_000), ("stream", 10 * n, 0)] {
-        let r = run(args.ncpu, count, work);
-        crate::println!(
-            "burst: {name} n={count} per_core={} busiest_share={}% steals={} wakeups={}",
-            super::list(r.per_core.iter().copied()),
-            r.busiest_share_pct(),
-            r.steals,
-            r.wakeups
-        );
-    }
+    let r = run(args.ncpu, n, 20_000);
+    crate::println!(
+        "burst: n={n} per_core={} busiest_share={}% steals={} wakeups={} spins={}",
+        super::list(r.per_core.iter().copied()),
+        r.busiest_share_pct(),
+        r.steals,
+        r.wakeups,
+        r.spins
+    );
+    let (rounds, per_round) = (1000, 3);
+    let (wakeups, spins) = rounds_of(rounds, per_round);
+    crate::println!("burst: rounds={rounds} of {per_round} wakeups={wakeups} spins={spins}");
     Ok(())
+}
+
+/// `rounds` times: spawn `k` goroutines that do nothing, wait for them.
+/// Returns the idle cores woken meanwhile, and the spins.
+pub fn rounds_of(rounds: u64, k: u64) -> (u64, u64) {
+    let before = runtime::mwakeups();
+    let wg = Arc::new(WaitGroup::new());
+    for _ in 0..rounds {
+        wg.add(k as i64);
+        for _ in 0..k {
+            let wg = wg.clone();
+            runtime::go(move || wg.done());
+        }
+        wg.wait();
+    }
+    let after = runtime::mwakeups();
+    (after.0 - before.0, after.1 - before.1)
 }
 
 /// What [`run`] saw.
 pub struct Burst {
     /// Goroutines that ran on each core.
     pub per_core: Vec<u64>,
-    /// Steals and idle cores woken during the run.
+    /// Steals, idle cores woken, and spins during the run.
     pub steals: u64,
     pub wakeups: u64,
+    pub spins: u64,
 }
 
 impl Burst {
@@ -50,7 +75,7 @@ impl Burst {
 /// yielding in between; returns once all have run.
 pub fn run(ncpu: usize, n: u64, work: u64) -> Burst {
     let steals_before: u64 = runtime::p_stats().map(|s| s.steals).sum();
-    let wakeups_before = runtime::mwakeups();
+    let (wakeups_before, spins_before) = runtime::mwakeups();
     let per_core: Arc<Vec<AtomicU64>> = Arc::new((0..ncpu).map(|_| AtomicU64::new(0)).collect());
     let wg = Arc::new(WaitGroup::new());
     wg.add(1);
@@ -80,6 +105,7 @@ pub fn run(ncpu: usize, n: u64, work: u64) -> Burst {
     Burst {
         per_core: per_core.iter().map(|c| c.load(Ordering::Relaxed)).collect(),
         steals: runtime::p_stats().map(|s| s.steals).sum::<u64>() - steals_before,
-        wakeups: runtime::mwakeups() - wakeups_before,
+        wakeups: runtime::mwakeups().0 - wakeups_before,
+        spins: runtime::mwakeups().1 - spins_before,
     }
 }

@@ -36,8 +36,10 @@ pub struct Sched {
     pub ngfree: AtomicU32,
     /// Ms spinning in `findRunnable` (Go's `sched.nmspinning`).
     pub nmspinning: AtomicU32,
-    /// Idle Ms woken with a P (`mwake`: one IPI each), for reports.
+    /// Idle Ms woken with a P (`mwake`: one IPI each), and Ms out of work
+    /// that started spinning rather than park (`findRunnable`), for reports.
     pub mwakeups: AtomicU64,
+    pub mspins: AtomicU64,
     /// Last goroutine id handed out (Go's `sched.goidgen`).
     pub goidgen: AtomicU64,
     /// Live goroutines (Go's `gcount()`).
@@ -83,6 +85,7 @@ pub fn init(ncpu: usize, gomaxprocs: usize) -> &'static Sched {
         ngfree: AtomicU32::new(0),
         nmspinning: AtomicU32::new(0),
         mwakeups: AtomicU64::new(0),
+        mspins: AtomicU64::new(0),
         goidgen: AtomicU64::new(0),
         ngoroutines: AtomicI64::new(0),
         main_started: AtomicBool::new(false),

@@ -111,6 +111,7 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
             if !m.spinning.load(Ordering::Relaxed) {
                 m.spinning.store(true, Ordering::Relaxed);
                 s.nmspinning.fetch_add(1, Ordering::SeqCst);
+                s.mspins.fetch_add(1, Ordering::Relaxed);
             }
             if let Some(gp) = steal_work(m, pp) {
                 return (gp, false);
