@@ -54,7 +54,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "demo", about: "a guided tour of the scheduler, one scene per idea", main: demo::main },
     Program { name: "spawn", about: "spawn N goroutines (default 100000) from one; each must run once", main: spawn::main },
     Program { name: "fib", about: "parallel fork-join Fibonacci of N (default 27), checked", main: fib::main },
-    Program { name: "hog", about: "a never-yielding goroutine vs a sleeper (try GOMAXPROCS=1)", main: hog::main },
+    Program { name: "hog", about: "a goroutine yielding only every 200 ms vs a sleeper (try GOMAXPROCS=1)", main: hog::main },
     Program { name: "preempt", about: "a checksum computed while preempted equals the reference", main: preempt::main },
     Program { name: "syscall", about: "a blocking call hands its P's queue to another core", main: syscall::main },
     Program { name: "sleep", about: "N goroutines (default 10000) sleep up to 1 s; how late do they wake?", main: sleep::main },
