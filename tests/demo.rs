@@ -74,9 +74,9 @@ fn demo_without_stealing_and_preemption() {
     let mut server = start_server(&q);
     server.wait_for_line("httpd: listening on port 80", 300);
     let c = server.stop();
-    expect_line(&c, "demo: each scene runs twice: as built, then without asyncpreemptoff, stealoff.");
+    expect_line(&c, "demo: each scene runs twice: as built, then with GODEBUG=asyncpreemptoff=1,stealoff=1.");
     let without: Vec<&str> =
-        c.serial.lines().filter(|l| l.starts_with("demo:   without asyncpreemptoff,stealoff: check:")).collect();
+        c.serial.lines().filter(|l| l.starts_with("demo:   with asyncpreemptoff=1,stealoff=1: check:")).collect();
     assert_eq!(without.len(), 6, "every scene reruns: {without:#?}");
     assert!(without[1].contains("Ps stole (0 steals)") && without[1].ends_with("✗ FAILED"), "{}", without[1]);
     assert!(without[3].contains("hogs were preempted (0)") && without[3].ends_with("✗ FAILED"), "{}", without[3]);

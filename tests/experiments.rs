@@ -122,6 +122,23 @@ fn handoffoff_strands_the_queue_behind_a_blocking_call() {
 }
 
 #[test]
+fn go10sched_takes_the_global_lock_for_every_goroutine() {
+    let words = ["PROG=spawn", "N=20000"];
+    let on = boot_switch(4, false, &words, "");
+    assert_success(&on);
+    let per_p = figure(&on, "spawn: global_lock_acquisitions=", "per_spawn");
+    assert!(per_p < 0.5, "with per-P queues most spawns take no global lock ({per_p} per spawn)");
+
+    let off = boot_switch(4, false, &words, "go10sched=1");
+    assert_success(&off);
+    assert_eq!(figure(&off, "spawn: n=", "steals"), 0.0, "Go 1.0 mode has no local queues to steal from");
+    let go10 = figure(&off, "spawn: global_lock_acquisitions=", "per_spawn");
+    // Measured: 0.10-0.13 per spawn with per-P queues, 2.07-2.15 in Go 1.0
+    // mode (one put and one get, each under sched.lock).
+    assert!(go10 >= 2.0, "in Go 1.0 mode every goroutine is put and taken under sched.lock ({go10} per spawn)");
+}
+
+#[test]
 fn a_bad_switch_value_is_refused_at_boot() {
     let c = boot(1, &["PROG=order", "GODEBUG=stealoff=yes"]);
     assert_failure(&c);

@@ -88,10 +88,11 @@ const SCENES: &[Scene] = &[
 ];
 
 pub fn main(args: &Args) -> Result<(), String> {
-    // `GODEBUG=stealoff=1` (any switch): every scene runs twice, with every
-    // mechanism and then without those, results side by side.
-    let without = debug::switches();
-    let keys: Vec<&str> = debug::off_keys().collect();
+    // `GODEBUG=stealoff=1` (any switch): every scene runs twice, as built
+    // and then with the switches, results side by side.
+    let switched = debug::switches();
+    let keys: Vec<String> = debug::off_keys().map(|k| format!("{k}=1")).collect();
+    let keys = keys.join(",");
     crate::println!(
         "demo: Go's scheduler on {} cores: {} Ps, {} Ms. {} scenes.",
         args.ncpu,
@@ -99,8 +100,8 @@ pub fn main(args: &Args) -> Result<(), String> {
         args.ncpu,
         SCENES.len()
     );
-    if without != 0 {
-        crate::println!("demo: each scene runs twice: as built, then without {}.", keys.join(", "));
+    if switched != 0 {
+        crate::println!("demo: each scene runs twice: as built, then with GODEBUG={keys}.");
     }
     let mut failed = 0;
     for (i, scene) in SCENES.iter().enumerate() {
@@ -114,14 +115,14 @@ pub fn main(args: &Args) -> Result<(), String> {
         crate::println!("demo:   result:   {}", normal.result);
         crate::println!("demo:   check:    {}", normal.verdict());
         failed += usize::from(normal.held == Some(false));
-        if without != 0 {
-            debug::set(without);
-            let off = (scene.run)(args).map_err(|e| format!("scene {} without {}: {e}", i + 1, keys.join(",")))?;
-            crate::println!("demo:   without {}: result: {}", keys.join(","), off.result);
-            crate::println!("demo:   without {}: check:  {}", keys.join(","), off.verdict());
+        if switched != 0 {
+            debug::set(switched);
+            let off = (scene.run)(args).map_err(|e| format!("scene {} with {keys}: {e}", i + 1))?;
+            crate::println!("demo:   with {keys}: result: {}", off.result);
+            crate::println!("demo:   with {keys}: check:  {}", off.verdict());
         }
     }
-    debug::set(without);
+    debug::set(switched);
     crate::println!();
     if failed > 0 {
         return Err(format!("{failed} of {} scenes' checks failed (see ✗ above)", SCENES.len()));

@@ -33,7 +33,12 @@ pub fn switches() -> u32 {
 /// Whether `GODEBUG` turned `switch` off.
 #[inline]
 pub fn off(switch: Switch) -> bool {
-    OFF.load(Ordering::Relaxed) & (1 << switch as u32) != 0
+    OFF.load(Ordering::Relaxed) & bit(switch) != 0
+}
+
+/// The bit of `switch` in [`switches`], to test several with one load.
+pub const fn bit(switch: Switch) -> u32 {
+    1 << switch as u32
 }
 
 /// The `GODEBUG` keys of the switches that are off, in `SWITCHES` order.

@@ -28,8 +28,8 @@ use crate::arch::switch::Context;
 const MAX_INLINE_CLOSURE: usize = 512;
 
 /// Go's `newproc` (the `go` statement): creates a goroutine running `f`,
-/// puts it in this P's `runnext` so that it runs soon (the tail of the
-/// queue with `GODEBUG=runnextoff=1`), and wakes an idle core if there is
+/// puts it in this P's `runnext` so that it runs soon (see [`runqput`] for
+/// the experiments that change this), and wakes an idle core if there is
 /// one. Returns its id.
 ///
 /// Like Go's `newproc1`, which copies the function's arguments onto the
@@ -79,7 +79,7 @@ fn newproc<F: FnOnce() + Send + 'static>(f: F, gopc: &'static Location<'static>)
     g.set_status(Status::Runnable);
     s.ngoroutines.fetch_add(1, Ordering::Relaxed);
     trace::go_create(pp, goid);
-    pp.runq.runqput(gp, !debug::off(Switch::Runnext), |batch| s.globrunqputbatch(batch));
+    runqput(pp, gp, true);
     if s.main_started.load(Ordering::Relaxed) {
         wakep();
     }
@@ -235,8 +235,8 @@ fn park_m(gp: NonNull<G>) {
 
 /// Go's `goready`: makes a parked G runnable. It goes to this P's `runnext`,
 /// so that it runs next and inherits the rest of the time slice: a
-/// receiver woken by a sender runs right after it, on the same core.
-/// With `GODEBUG=runnextoff=1` it goes to the tail of the queue instead.
+/// receiver woken by a sender runs right after it, on the same core
+/// (see [`runqput`] for the experiments that change this).
 pub fn goready(gp: NonNull<G>) {
     let mp = acquirem();
     // SAFETY: Gs are never freed.
@@ -244,8 +244,7 @@ pub fn goready(gp: NonNull<G>) {
     g.casgstatus(Status::Waiting, Status::Runnable);
     let pp = mp.m().p();
     trace::go_unblock(pp, g);
-    let s = sched();
-    pp.runq.runqput(gp, !debug::off(Switch::Runnext), |batch| s.globrunqputbatch(batch));
+    runqput(pp, gp, true);
     wakep();
 }
 
@@ -262,8 +261,23 @@ pub fn goyield() {
 fn goyield_m(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     unsafe { gp.as_ref() }.casgstatus(Status::Running, Status::Runnable);
+    runqput(getm().p(), gp, false);
+}
+
+/// Go's `runqput`: puts `gp` on `pp`'s local run queue, in `runnext` if
+/// `next` (the ring's overflow goes to the global queue, `runqputslow`).
+/// Two experiments change it (`runtime/debug.rs`): `runnextoff=1` never
+/// uses `runnext`; `go10sched=1` puts every G on the global queue, under
+/// `sched.lock`, as Go 1.0 did, which had no per-P queues. The caller
+/// holds `pp` (on g0, or under `acquirem`).
+fn runqput(pp: &P, gp: NonNull<G>, next: bool) {
     let s = sched();
-    getm().p().runq.runqput(gp, false, |batch| s.globrunqputbatch(batch));
+    let off = debug::switches();
+    if off & debug::bit(Switch::Go10) != 0 {
+        s.globrunqput(&mut s.lock.lock(), gp);
+        return;
+    }
+    pp.runq.runqput(gp, next && off & debug::bit(Switch::Runnext) == 0, |batch| s.globrunqputbatch(batch));
 }
 
 /// Go's `Gosched`: yields the processor; the G goes to the global queue, so
