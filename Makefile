@@ -75,6 +75,7 @@ help:
 	@echo '                spinningoff=1      no spinning Ms: cores halt at once, more are woken (PROG=burst)'
 	@echo '                handoffoff=1       no syscall handoff: the queue waits (PROG=syscall GOMAXPROCS=1 SMP=2)'
 	@echo '                netpollirqoff=1    no wakeup on a packet: an idle server waits for sysmon (PROG=httpd)'
+	@echo '                go10sched=1        Go 1.0: one global queue, one lock for every goroutine (PROG=spawn)'
 	@echo '  N, CPU      program parameters ($(or $(N),unset), $(or $(CPU),unset))'
 	@echo '  MEM         guest memory in MiB ($(MEM))'
 	@echo '  ACCEL       tcg or kvm ($(ACCEL))'
