@@ -25,7 +25,9 @@ pub fn set(off: u32) {
     OFF.store(off, Ordering::Relaxed);
 }
 
-/// The switches as `set` (for the demo, to restore them).
+/// The switches as `set`: to test several with one load ([`bit`]), or
+/// for the demo to restore them.
+#[inline]
 pub fn switches() -> u32 {
     OFF.load(Ordering::Relaxed)
 }

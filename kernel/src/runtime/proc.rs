@@ -270,14 +270,15 @@ fn goyield_m(gp: NonNull<G>) {
 /// uses `runnext`; `go10sched=1` puts every G on the global queue, under
 /// `sched.lock`, as Go 1.0 did, which had no per-P queues. The caller
 /// holds `pp` (on g0, or under `acquirem`).
+#[inline(always)]
 fn runqput(pp: &P, gp: NonNull<G>, next: bool) {
-    let s = sched();
     let off = debug::switches();
     if off & debug::bit(Switch::Go10) != 0 {
+        let s = sched();
         s.globrunqput(&mut s.lock.lock(), gp);
         return;
     }
-    pp.runq.runqput(gp, next && off & debug::bit(Switch::Runnext) == 0, |batch| s.globrunqputbatch(batch));
+    pp.runq.runqput(gp, next && off & debug::bit(Switch::Runnext) == 0, |batch| sched().globrunqputbatch(batch));
 }
 
 /// Go's `Gosched`: yields the processor; the G goes to the global queue, so
