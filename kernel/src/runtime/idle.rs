@@ -24,6 +24,15 @@
 //! (a StoreLoad barrier), so at least one of them sees the other: either the
 //! producer sees no spinner and wakes a core, or the spinner sees the work.
 //!
+//! `GODEBUG=spinningoff=1` (docs/experiments.md) removes spinning: an M
+//! out of work looks once at the other Ps and parks, and `wakep` wakes a
+//! core whenever a P is idle, ignoring `nmspinning`. No G can be lost
+//! without the protocol above: a producer whose `wakep` saw no idle P
+//! (SeqCst fence, then `npidle`) left its G on a P that is running, which
+//! runs it; global work is looked at again under `sched.lock` just before
+//! an M parks, and `pidleput` in the same critical section makes the idle
+//! P visible to the next `wakep`. What is lost is parallelism, not work.
+//!
 //! Where gmpos differs: Go's `startm` creates a new thread when no idle M
 //! exists. Cores cannot be created, so gmpos keeps the invariant that an idle
 //! P implies an idle M: an M releases its P and joins the idle Ms in one
