@@ -12,11 +12,10 @@ use crate::runtime::{self, Chan};
 
 pub fn main(args: &Args) -> Result<(), String> {
     let n = args.n.unwrap_or(10_000);
-    let (start, (wakeups, _)) = (nanotime(), runtime::mwakeups());
+    let start = nanotime();
     rally(n)?;
     let ns = (nanotime() - start) / n.max(1);
-    let wakeups = runtime::mwakeups().0 - wakeups;
-    crate::println!("pingpong: n={n} ok wakeups={wakeups}");
+    crate::println!("pingpong: n={n} ok");
     crate::println!("pingpong: {ns} ns per round trip (each: two sends, two receives, two parks)");
     Ok(())
 }
