@@ -48,7 +48,7 @@ pub const SWITCHES: &[(Switch, &str, &str)] = &[
     (Switch::Spinning, "spinningoff", "1: an M without work parks at once; every new G wakes an idle core"),
     (Switch::Handoff, "handoffoff", "1: sysmon never takes a P from a blocking call"),
     (Switch::NetpollIrq, "netpollirqoff", "1: a packet wakes no idle core; it waits for an M to poll"),
-    (Switch::Go10, "go10sched", "1: Go 1.0's scheduler: every runnable G on the global queue, under sched.lock"),
+    (Switch::Go10, "go10sched", "1: per-P run queues off, as in Go 1.0: every runnable G on the global queue, under sched.lock"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -39,7 +39,7 @@ pub fn main(args: &Args) -> Result<(), String> {
 /// `rounds` times: spawn `k` goroutines that do nothing, wait for them.
 /// Returns the idle cores woken meanwhile, and the spins.
 pub fn rounds_of(rounds: u64, k: u64) -> (u64, u64) {
-    let before = runtime::mwakeups();
+    let before = runtime::wakeups_and_spins();
     let wg = Arc::new(WaitGroup::new());
     for _ in 0..rounds {
         wg.add(k as i64);
@@ -49,7 +49,7 @@ pub fn rounds_of(rounds: u64, k: u64) -> (u64, u64) {
         }
         wg.wait();
     }
-    let after = runtime::mwakeups();
+    let after = runtime::wakeups_and_spins();
     (after.0 - before.0, after.1 - before.1)
 }
 
@@ -75,7 +75,7 @@ impl Burst {
 /// yielding in between; returns once all have run.
 pub fn run(ncpu: usize, n: u64, work: u64) -> Burst {
     let steals_before: u64 = runtime::p_stats().map(|s| s.steals).sum();
-    let (wakeups_before, spins_before) = runtime::mwakeups();
+    let (wakeups_before, spins_before) = runtime::wakeups_and_spins();
     let per_core: Arc<Vec<AtomicU64>> = Arc::new((0..ncpu).map(|_| AtomicU64::new(0)).collect());
     let wg = Arc::new(WaitGroup::new());
     wg.add(1);
@@ -105,7 +105,7 @@ pub fn run(ncpu: usize, n: u64, work: u64) -> Burst {
     Burst {
         per_core: per_core.iter().map(|c| c.load(Ordering::Relaxed)).collect(),
         steals: runtime::p_stats().map(|s| s.steals).sum::<u64>() - steals_before,
-        wakeups: runtime::mwakeups().0 - wakeups_before,
-        spins: runtime::mwakeups().1 - spins_before,
+        wakeups: runtime::wakeups_and_spins().0 - wakeups_before,
+        spins: runtime::wakeups_and_spins().1 - spins_before,
     }
 }

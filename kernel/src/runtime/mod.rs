@@ -179,7 +179,7 @@ pub fn p_stats() -> impl Iterator<Item = PStats> {
 
 /// Idle cores woken so far to run a P (each by an IPI from `startm`), and
 /// times a core out of work spun looking for some instead of halting.
-pub fn mwakeups() -> (u64, u64) {
+pub fn wakeups_and_spins() -> (u64, u64) {
     let s = sched();
     (s.mwakeups.load(Ordering::Relaxed), s.mspins.load(Ordering::Relaxed))
 }
