@@ -66,7 +66,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "echo", about: "TCP and UDP echo server on port 7 (N= CPU-bound goroutines alongside)", main: echo::main },
     Program { name: "httpd", about: "HTTP/1.1 server on port 80 showing the scheduler (N= CPU-bound goroutines)", main: httpd::main },
     Program { name: "burst", about: "one goroutine spawns bursts on its P: who ran them, steals, cores woken (N=200)", main: burst::main },
-    Program { name: "order", about: "the order N new goroutines run in (GOMAXPROCS=1): runnext first", main: order::main },
+    Program { name: "order", about: "runnext (GOMAXPROCS=1): the order N new goroutines run in; a partner ahead of the queue", main: order::main },
     Program { name: "fairness", about: "two yielders hold the P; how long waits a G in the global queue? (GOMAXPROCS=1)", main: fairness::main },
     Program { name: "yield", about: "goroutines taking turns with gosched()", main: yield_::main },
     Program { name: "pingpong", about: "two goroutines pass a value N times (default 10000) over channels", main: pingpong::main },
