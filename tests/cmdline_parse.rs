@@ -1,6 +1,6 @@
 //! The kernel command-line parser, on the host.
 
-use gmpos::cmdline::{GoDebug, parse};
+use gmpos::cmdline::{GoDebug, SWITCHES, Switch, parse};
 
 #[test]
 fn empty_line_gives_the_defaults() {
@@ -28,17 +28,9 @@ fn godebug_takes_several_settings_and_empty_items() {
 #[test]
 fn scheddetail_and_trace_are_accepted() {
     let g = parse("GODEBUG=schedtrace=1000,scheddetail=1,trace=1").unwrap().godebug;
-    assert_eq!(g, GoDebug { schedtrace_ms: 1000, scheddetail: true, trace: true, ..GoDebug::default() });
+    assert_eq!(g, GoDebug { schedtrace_ms: 1000, scheddetail: true, trace: true, off: 0 });
     let g = parse("GODEBUG=scheddetail=0,trace=0").unwrap().godebug;
     assert_eq!(g, GoDebug::default());
-}
-
-#[test]
-fn netpollpreempt_is_on_unless_set_to_0() {
-    assert!(!parse("").unwrap().godebug.netpollpreemptoff);
-    assert!(!parse("GODEBUG=netpollpreempt=1").unwrap().godebug.netpollpreemptoff);
-    assert!(parse("GODEBUG=netpollpreempt=0").unwrap().godebug.netpollpreemptoff);
-    assert!(parse("GODEBUG=netpollpreempt=x").is_err());
 }
 
 #[test]
@@ -55,6 +47,9 @@ fn bad_words_are_named_in_the_error() {
         ("GODEBUG=schedtrace=x", "bad schedtrace \"x\""),
         ("GODEBUG=scheddetail=yes", "bad scheddetail \"yes\""),
         ("GODEBUG=trace", "bad GODEBUG setting \"trace\""),
+        ("GODEBUG=stealoff=yes", "bad stealoff \"yes\""),
+        ("GODEBUG=asyncpreemptoff", "bad GODEBUG setting \"asyncpreemptoff\""),
+        ("GODEBUG=stealingoff=1", "unknown GODEBUG setting \"stealingoff\""),
     ] {
         let err = parse(line).unwrap_err();
         assert!(err.contains(needle), "{line:?} gave {err:?}, expected it to contain {needle:?}");
@@ -67,4 +62,26 @@ fn unknown_key_error_lists_the_known_keys() {
     for key in ["PROG", "GOMAXPROCS", "GODEBUG", "N", "CPU"] {
         assert!(err.contains(key), "{err:?} should list {key}");
     }
+}
+
+#[test]
+fn each_switch_sets_its_own_bit() {
+    for (i, &(switch, key, _)) in SWITCHES.iter().enumerate() {
+        assert_eq!(switch as usize, i, "SWITCHES is in the order of Switch");
+        let g = parse(&format!("GODEBUG={key}=1")).unwrap().godebug;
+        assert_eq!(g.off, 1 << switch as u32, "{key}");
+        assert_eq!(parse(&format!("GODEBUG={key}=1,{key}=0")).unwrap().godebug.off, 0, "{key}=0 turns it back on");
+    }
+    let g = parse("GODEBUG=asyncpreemptoff=1,schedtrace=10,stealoff=1").unwrap().godebug;
+    assert_eq!(g.off, 1 << Switch::AsyncPreempt as u32 | 1 << Switch::Steal as u32);
+    assert_eq!(g.schedtrace_ms, 10);
+}
+
+#[test]
+fn unknown_godebug_setting_lists_the_switches() {
+    let err = parse("GODEBUG=x=1").unwrap_err();
+    for (_, key, _) in SWITCHES {
+        assert!(err.contains(key), "{err:?} should list {key}");
+    }
+    assert!(err.contains("schedtrace"), "{err:?}");
 }

@@ -11,7 +11,7 @@ use alloc::string::String;
 pub const KEYS: &[(&str, &str)] = &[
     ("PROG", "the program to run (default demo)"),
     ("GOMAXPROCS", "number of Ps, 1..=cores (default: all cores)"),
-    ("GODEBUG", "comma-separated key=value settings, as in Go (schedtrace=MS,scheddetail=1,trace=1)"),
+    ("GODEBUG", "comma-separated key=value settings, as in Go (schedtrace=MS,scheddetail=1,trace=1,stealoff=1,...)"),
     ("N", "size parameter of the program"),
     ("CPU", "the core a test program acts on"),
 ];
@@ -21,7 +21,36 @@ pub const GODEBUG_KEYS: &[(&str, &str)] = &[
     ("schedtrace", "print a SCHED line every MS milliseconds"),
     ("scheddetail", "1: with schedtrace, also print every P, M and G (Go's detailed format)"),
     ("trace", "1: record an execution trace and send it out on the second serial port (COM2)"),
-    ("netpollpreempt", "0: a packet's goroutine waits for a time slice behind busy Ps, as in Go (default 1: it preempts a G that ran 1 ms)"),
+];
+
+/// A scheduler mechanism that a `GODEBUG` switch turns off, to show the
+/// problem it solves (docs/experiments.md). Its value is its bit in
+/// [`GoDebug::off`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    AsyncPreempt,
+    Steal,
+    Runnext,
+    Fairness,
+    Spinning,
+    Handoff,
+    NetpollIrq,
+    Go10,
+    NetpollPreempt,
+}
+
+/// Every switch: its `GODEBUG` key (Go's own where Go has one) and what
+/// turning it off does.
+pub const SWITCHES: &[(Switch, &str, &str)] = &[
+    (Switch::AsyncPreempt, "asyncpreemptoff", "1: no tick-driven preemption; a G runs until it blocks or yields (as in Go)"),
+    (Switch::Steal, "stealoff", "1: idle Ps never take Gs from other Ps' run queues"),
+    (Switch::Runnext, "runnextoff", "1: a readied or new G goes to the tail of its P's queue, not runnext"),
+    (Switch::Fairness, "fairnessoff", "1: no look at the global queue every 61st schedtick"),
+    (Switch::Spinning, "spinningoff", "1: an M without work parks at once; every new G wakes an idle core"),
+    (Switch::Handoff, "handoffoff", "1: sysmon never takes a P from a blocking call"),
+    (Switch::NetpollIrq, "netpollirqoff", "1: a packet wakes no idle core; it waits for an M to poll"),
+    (Switch::Go10, "go10sched", "1: per-P run queues off, as in Go 1.0: every runnable G on the global queue, under sched.lock"),
+    (Switch::NetpollPreempt, "netpollpreemptoff", "1: a packet's goroutine waits for a poll and a time slice behind busy Ps, as in Go (gmpos preempts a G that ran 1 ms)"),
 ];
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -33,9 +62,8 @@ pub struct GoDebug {
     pub scheddetail: bool,
     /// `trace=1`: record the execution trace (`runtime/trace.rs`).
     pub trace: bool,
-    /// `netpollpreempt=0`: no wake-up preemption for the network
-    /// (`runtime/netpreempt.rs`), Go's behaviour.
-    pub netpollpreemptoff: bool,
+    /// The mechanisms switched off: bit `Switch as u32` per [`Switch`].
+    pub off: u32,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -61,9 +89,14 @@ fn parse_godebug(value: &str) -> Result<GoDebug, String> {
             "schedtrace" => godebug.schedtrace_ms = number(key, v)?,
             "scheddetail" => godebug.scheddetail = number::<u64>(key, v)? != 0,
             "trace" => godebug.trace = number::<u64>(key, v)? != 0,
-            "netpollpreempt" => godebug.netpollpreemptoff = number::<u64>(key, v)? == 0,
             _ => {
-                let known: String = GODEBUG_KEYS.iter().map(|(k, d)| format!("\n  {k}: {d}")).collect();
+                if let Some(&(switch, _, _)) = SWITCHES.iter().find(|(_, k, _)| *k == key) {
+                    let bit = 1 << switch as u32;
+                    godebug.off = if number::<u64>(key, v)? != 0 { godebug.off | bit } else { godebug.off & !bit };
+                    continue;
+                }
+                let settings = GODEBUG_KEYS.iter().copied().chain(SWITCHES.iter().map(|&(_, k, d)| (k, d)));
+                let known: String = settings.map(|(k, d)| format!("\n  {k}: {d}")).collect();
                 return Err(format!("unknown GODEBUG setting \"{key}\"; known settings:{known}"));
             }
         }

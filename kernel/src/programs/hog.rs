@@ -1,10 +1,12 @@
-//! `PROG=hog` (best with GOMAXPROCS=1): one goroutine spins and never
-//! yields; another wakes every 50 ms and measures how late it is. The 10 ms
-//! preemption is what lets the sleeper run at all.
+//! `PROG=hog` (best with GOMAXPROCS=1): one goroutine spins, yielding only
+//! every 200 ms; another wakes every 50 ms and measures how late it is.
+//! The 10 ms preemption is what lets the sleeper run on time; with
+//! `GODEBUG=asyncpreemptoff=1` it waits for the hog's next yield.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::Args;
@@ -12,18 +14,27 @@ use crate::arch::time::nanotime;
 use crate::runtime::{self, WaitGroup, time};
 
 const PERIOD_NS: u64 = 50_000_000;
+/// How long a hog computes between two yields.
+pub const YIELD_EVERY_NS: u64 = 200_000_000;
 
-/// Computes until `stop` is set, with no call into the runtime: only
-/// preemption takes its P away.
+/// Computes until `stop` is set, calling into the runtime (`gosched`) only
+/// every 200 ms — like a Go loop whose only preemption points are rare
+/// function calls: within those 200 ms only asynchronous preemption takes
+/// its P away. (The yield keeps `asyncpreemptoff=1` runs finite.)
 fn spin_until(stop: &AtomicBool) {
     let mut x = 0u64;
+    let mut yield_at = nanotime() + YIELD_EVERY_NS;
     while !stop.load(Ordering::Relaxed) {
         x = core::hint::black_box(x.wrapping_add(1));
+        if nanotime() >= yield_at {
+            runtime::gosched();
+            yield_at = nanotime() + YIELD_EVERY_NS;
+        }
     }
 }
 
-/// Starts `n` goroutines that spin for ever (httpd's and echo's `N=`: keep
-/// every P busy while they serve).
+/// Starts `n` goroutines that spin for ever, yielding every 200 ms
+/// (httpd's and echo's `N=`: keep every P busy while they serve).
 pub fn spawn_hogs(n: u64) {
     static NEVER: AtomicBool = AtomicBool::new(false);
     for _ in 0..n {
@@ -33,7 +44,13 @@ pub fn spawn_hogs(n: u64) {
 
 pub fn main(args: &Args) -> Result<(), String> {
     let r = run(1, args.n.unwrap_or(20));
-    crate::println!("hog: wakeups={} max_delay_ms={:.1} preemptions={}", r.wakeups, r.max_late_ms(), r.preemptions);
+    crate::println!(
+        "hog: wakeups={} max_delay_ms={:.1} median_delay_ms={:.1} preemptions={}",
+        r.wakeups,
+        r.max_late_ms(),
+        r.median_late_ms(),
+        r.preemptions
+    );
     if r.preemptions == 0 {
         return Err(format!("the hog was never preempted"));
     }
@@ -43,18 +60,25 @@ pub fn main(args: &Args) -> Result<(), String> {
 /// What [`run`] saw.
 pub struct Hogged {
     pub wakeups: u64,
-    pub max_late_ns: u64,
+    /// How late each wakeup was, in ns, sorted.
+    pub late_ns: Vec<u64>,
     /// Preemptions on every P during the run.
     pub preemptions: u64,
 }
 
 impl Hogged {
     pub fn max_late_ms(&self) -> f64 {
-        self.max_late_ns as f64 / 1e6
+        self.late_ns.last().copied().unwrap_or(0) as f64 / 1e6
+    }
+
+    /// The median lateness: unlike the maximum, not moved by one wakeup
+    /// that the host delayed (a vCPU thread off the CPU for milliseconds).
+    pub fn median_late_ms(&self) -> f64 {
+        self.late_ns.get(self.late_ns.len() / 2).copied().unwrap_or(0) as f64 / 1e6
     }
 }
 
-/// Starts `hogs` goroutines that spin without ever yielding, and a sleeper
+/// Starts `hogs` goroutines that spin, yielding every 200 ms, and a sleeper
 /// that wakes `wakeups` times, 50 ms apart, recording how late it is; stops
 /// the hogs when the sleeper is done.
 pub fn run(hogs: usize, wakeups: u64) -> Hogged {
@@ -69,14 +93,14 @@ pub fn run(hogs: usize, wakeups: u64) -> Hogged {
             wg.done();
         });
     }
-    let max_late = Arc::new(AtomicU64::new(0));
+    let late: Arc<Vec<AtomicU64>> = Arc::new((0..wakeups).map(|_| AtomicU64::new(0)).collect());
     {
-        let (max_late, stop, wg) = (max_late.clone(), stop.clone(), wg.clone());
+        let (late, stop, wg) = (late.clone(), stop.clone(), wg.clone());
         runtime::go(move || {
-            for _ in 0..wakeups {
+            for slot in late.iter() {
                 let deadline = nanotime() + PERIOD_NS;
                 time::sleep(PERIOD_NS);
-                max_late.fetch_max(nanotime() - deadline, Ordering::Relaxed);
+                slot.store(nanotime() - deadline, Ordering::Relaxed);
             }
             stop.store(true, Ordering::Relaxed);
             wg.done();
@@ -84,5 +108,7 @@ pub fn run(hogs: usize, wakeups: u64) -> Hogged {
     }
     wg.wait();
     let preempts_after: u64 = runtime::p_stats().map(|s| s.preempts).sum();
-    Hogged { wakeups, max_late_ns: max_late.load(Ordering::Relaxed), preemptions: preempts_after - preempts_before }
+    let mut late_ns: Vec<u64> = late.iter().map(|l| l.load(Ordering::Relaxed)).collect();
+    late_ns.sort_unstable();
+    Hogged { wakeups, late_ns, preemptions: preempts_after - preempts_before }
 }

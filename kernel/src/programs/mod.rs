@@ -2,6 +2,7 @@
 //! goroutine; returning `Err` makes the run fail with the message.
 
 mod bench;
+mod burst;
 mod chanpanic;
 mod chantest;
 mod churn;
@@ -9,9 +10,11 @@ mod deadlock;
 mod demo;
 mod dump;
 mod echo;
+mod fairness;
 mod fib;
 mod hog;
 mod million;
+mod order;
 pub mod http;
 pub mod httpd;
 mod pingpong;
@@ -52,7 +55,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "demo", about: "a guided tour of the scheduler, one scene per idea", main: demo::main },
     Program { name: "spawn", about: "spawn N goroutines (default 100000) from one; each must run once", main: spawn::main },
     Program { name: "fib", about: "parallel fork-join Fibonacci of N (default 27), checked", main: fib::main },
-    Program { name: "hog", about: "a never-yielding goroutine vs a sleeper (try GOMAXPROCS=1)", main: hog::main },
+    Program { name: "hog", about: "a goroutine yielding only every 200 ms vs a sleeper (try GOMAXPROCS=1)", main: hog::main },
     Program { name: "preempt", about: "a checksum computed while preempted equals the reference", main: preempt::main },
     Program { name: "syscall", about: "a blocking call hands its P's queue to another core", main: syscall::main },
     Program { name: "sleep", about: "N goroutines (default 10000) sleep up to 1 s; how late do they wake?", main: sleep::main },
@@ -63,6 +66,9 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "stw", about: "stop the world N times (default 20) while every P runs a hog", main: stw::main },
     Program { name: "echo", about: "TCP and UDP echo server on port 7 (N= CPU-bound goroutines alongside)", main: echo::main },
     Program { name: "httpd", about: "HTTP/1.1 server on port 80 showing the scheduler (N= CPU-bound goroutines)", main: httpd::main },
+    Program { name: "burst", about: "one goroutine spawns bursts on its P: who ran them, steals, cores woken (N=200)", main: burst::main },
+    Program { name: "order", about: "runnext (GOMAXPROCS=1): the order N new goroutines run in; a partner ahead of the queue", main: order::main },
+    Program { name: "fairness", about: "two yielders hold the P; how long waits a G in the global queue? (GOMAXPROCS=1)", main: fairness::main },
     Program { name: "yield", about: "goroutines taking turns with gosched()", main: yield_::main },
     Program { name: "pingpong", about: "two goroutines pass a value N times (default 10000) over channels", main: pingpong::main },
     Program { name: "pingponghog", about: "Go's TestPingPongHog: a hog pair and a light pair share one P fairly", main: pingponghog::main },
@@ -84,6 +90,12 @@ pub static PROGRAMS: &[Program] = &[
 
 pub fn find(name: &str) -> Option<&'static Program> {
     PROGRAMS.iter().find(|p| p.name == name)
+}
+
+/// `[1 2 3]`: a list of figures for a report.
+pub(crate) fn list(values: impl IntoIterator<Item = u64>) -> String {
+    let items: alloc::vec::Vec<String> = values.into_iter().map(|v| format!("{v}")).collect();
+    format!("[{}]", items.join(" "))
 }
 
 /// The error for an unknown `PROG`, listing the programs.

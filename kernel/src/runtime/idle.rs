@@ -24,6 +24,15 @@
 //! (a StoreLoad barrier), so at least one of them sees the other: either the
 //! producer sees no spinner and wakes a core, or the spinner sees the work.
 //!
+//! `GODEBUG=spinningoff=1` (docs/experiments.md) removes spinning: an M
+//! out of work looks once at the other Ps and parks, and `wakep` wakes a
+//! core whenever a P is idle, ignoring `nmspinning`. No G can be lost
+//! without the protocol above: a producer whose `wakep` saw no idle P
+//! (SeqCst fence, then `npidle`) left its G on a P that is running, which
+//! runs it; global work is looked at again under `sched.lock` just before
+//! an M parks, and `pidleput` in the same critical section makes the idle
+//! P visible to the next `wakep`. What is lost is parallelism, not work.
+//!
 //! Where gmpos differs: Go's `startm` creates a new thread when no idle M
 //! exists. Cores cannot be created, so gmpos keeps the invariant that an idle
 //! P implies an idle M: an M releases its P and joins the idle Ms in one
@@ -33,6 +42,7 @@
 use core::ptr;
 use core::sync::atomic::{Ordering, fence};
 
+use super::debug::{self, Switch};
 use super::g::NO_M;
 use super::m::M;
 use super::p::{P, PStatus};
@@ -248,6 +258,7 @@ fn startm(pp: &'static P, spinning: bool) {
 /// The second half of `startm`: hands `pp` to the idle M `mp` (taken off
 /// the idle list by the caller) and wakes its core.
 pub(super) fn mwake(mp: &M, pp: &'static P, spinning: bool) {
+    sched().mwakeups.fetch_add(1, Ordering::Relaxed);
     mp.spinning.store(spinning, Ordering::Relaxed);
     // Release: the woken M sees `spinning` (and the P's state) when it
     // reads `nextp` with Acquire in `stopm`.
@@ -272,6 +283,15 @@ pub fn wakep() {
     // never a lost G. This is what keeps `wakep` off the sched lock when
     // all Ps are busy — always with GOMAXPROCS=1.
     if s.npidle.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    // `GODEBUG=spinningoff=1`: the design Go rejected, a core woken for
+    // every new G while a P is idle, with nobody spinning to find it.
+    if debug::off(Switch::Spinning) {
+        let pp = s.pidleget(&mut s.lock.lock());
+        if let Some(pp) = pp {
+            startm(pp, false);
+        }
         return;
     }
     if s.nmspinning.load(Ordering::SeqCst) != 0

@@ -25,6 +25,7 @@
 //! | `time.After`, `time.Ticker`                | `timechan.rs`   |
 //! | `checkdead`                                | `checkdead.rs`  |
 //! | `sysmon`, `sysmonwake`                      | `sysmon.rs`     |
+//! | `debug` (GODEBUG's switches)               | `debug.rs`      |
 //! | `gopanic` (runtime errors)                 | `panic.rs`      |
 //!
 //! The big difference from Go: an M is a CPU core, not an OS thread. There
@@ -33,6 +34,7 @@
 
 pub mod chan;
 mod checkdead;
+pub mod debug;
 pub mod g;
 mod idle;
 mod m;
@@ -72,7 +74,7 @@ pub use m::systemstack;
 pub use netpoll::waiters;
 pub use mutex::Mutex;
 pub use once::Once;
-pub use proc::{go, gopark, goready, gosched};
+pub use proc::{go, gopark, goready, gosched, goyield};
 pub use procresize::set_gomaxprocs;
 pub use stack::{morestack, stack_low, stack_mapped, stack_overflow_goid};
 pub use stw::{start_the_world, stop_the_world};
@@ -179,6 +181,13 @@ pub fn p_stats() -> impl Iterator<Item = PStats> {
     })
 }
 
+/// Idle cores woken so far to run a P (each by an IPI from `startm`), and
+/// times a core out of work spun looking for some instead of halting.
+pub fn wakeups_and_spins() -> (u64, u64) {
+    let s = sched();
+    (s.mwakeups.load(Ordering::Relaxed), s.mspins.load(Ordering::Relaxed))
+}
+
 /// The schedtrace line (Go's `GODEBUG=schedtrace` format) for right now:
 /// Ps, idle Ps, spinning Ms, global and per-P run queue lengths.
 pub fn schedtrace() -> alloc::string::String {
@@ -198,10 +207,14 @@ pub fn start(config: &Config, ncpu: usize, program: &'static Program) -> ! {
     let gomaxprocs = config.gomaxprocs.unwrap_or(ncpu);
     let s = sched::init(ncpu, gomaxprocs);
     schedtrace::set_schedtrace(config.godebug.schedtrace_ms, config.godebug.scheddetail);
+    debug::set(config.godebug.off);
+    if config.godebug.off != 0 {
+        let keys: alloc::vec::Vec<&str> = debug::off_keys().collect();
+        crate::println!("gmpos: GODEBUG switched off: {}", keys.join(" "));
+    }
     if config.godebug.trace {
         trace::start(ncpu);
     }
-    netpreempt::set_enabled(!config.godebug.netpollpreemptoff);
     interrupts::disable();
     let m0 = &s.allm[0];
     idle::acquirep(m0, &s.allp()[0]);

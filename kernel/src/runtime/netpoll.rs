@@ -31,6 +31,7 @@ use alloc::sync::Arc;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
+use super::debug::{self, Switch};
 use super::g::{G, GList, Status, WaitReason};
 use super::idle::wakep;
 use super::sched::{sched, try_sched};
@@ -128,12 +129,17 @@ pub fn set_poll_at(when: u64) {
 /// Called by the network device's interrupt handler (interrupts off): the
 /// device has something. The equivalent of epoll reporting an event plus
 /// Go's `netpollBreak`: record it, and wake an idle core to poll.
+///
+/// With `GODEBUG=netpollirqoff=1` it only records it, as epoll holds an
+/// event that nobody waits for: the packet waits for the next poll, by a
+/// `findRunnable` or sysmon (10 ms) — what Go on Linux does when no M is
+/// blocked in `netpoll`.
 pub fn netpoll_device_event() {
     INTERRUPTS.fetch_add(1, Ordering::Relaxed);
     LAST_IRQ_TSC.store(rdtsc(), Ordering::Relaxed);
     let _ = IRQ_AT.compare_exchange(0, nanotime(), Ordering::Relaxed, Ordering::Relaxed);
     PENDING.store(true, Ordering::Release);
-    if try_sched().is_some() {
+    if try_sched().is_some() && !debug::off(Switch::NetpollIrq) {
         wakep();
     }
 }

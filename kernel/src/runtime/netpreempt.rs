@@ -27,7 +27,8 @@
 //! [`MIN_RUN_NS`] instead of a slice, and a hog loses nothing but the
 //! moment it takes to answer.
 //!
-//! `GODEBUG=netpollpreempt=0` turns it off: gmpos then behaves as Go does.
+//! `GODEBUG=netpollpreemptoff=1` turns it off (`asyncpreemptoff=1` too: it
+//! is an asynchronous preemption): gmpos then behaves as Go does.
 //! In the execution trace such a preemption is a `GoPreempt` immediately
 //! followed, on the same P, by the network wake-up of the goroutine it made
 //! room for. `docs/netpoller.md` has the measurements.
@@ -39,25 +40,19 @@ use super::g::{G, Status};
 use super::m::M;
 use super::p::P;
 use super::sched::sched;
+use super::debug::{self, Switch};
 use super::{netpoll, trace};
 
 /// A goroutine runs at least this long (in its time slice) before a
 /// network wake-up may preempt it.
 pub const MIN_RUN_NS: u64 = 1_000_000;
 
-/// `GODEBUG=netpollpreempt=0` clears it (at boot, before any core runs Gs).
-static ENABLED: AtomicBool = AtomicBool::new(true);
 /// Some core has taken on the pending interrupt: it is preempting its G and
 /// will poll. Cleared when a poll starts (`clear_claim`), so each interrupt
 /// costs at most one preemption.
 static CLAIMED: AtomicBool = AtomicBool::new(false);
 /// Preemptions made for the network (for reports).
 static PREEMPTS: AtomicU64 = AtomicU64::new(0);
-
-/// Set from `GODEBUG=netpollpreempt=` at boot.
-pub fn set_enabled(on: bool) {
-    ENABLED.store(on, Ordering::Relaxed);
-}
 
 /// Preemptions made so far for the network.
 pub fn preempts() -> u64 {
@@ -77,7 +72,7 @@ pub(super) fn clear_claim() {
 /// outside `acquirem`. The claim is taken last (a CAS), only when the rest
 /// holds.
 pub(super) fn should_preempt(pp: &P, now: u64) -> bool {
-    if !ENABLED.load(Ordering::Relaxed) || !netpoll::netpoll_pending() {
+    if !netpoll::netpoll_pending() || debug::off(Switch::NetpollPreempt) || debug::off(Switch::AsyncPreempt) {
         return false;
     }
     // How long this slice has run: `sysmontick` is this core's own record

@@ -21,6 +21,7 @@
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use super::debug::{self, Switch};
 use super::g::{G, Status};
 use super::m::{M, McallFn, mcall};
 use super::netpreempt;
@@ -67,7 +68,9 @@ fn slice_expired(pp: &P, now: u64) -> bool {
 }
 
 /// This core's share of sysmon, on its timer tick (in the interrupt, after
-/// EOI): run its P's due timers and preempt a G whose slice has expired.
+/// EOI): run its P's due timers and preempt a G whose slice has expired
+/// (unless `GODEBUG=asyncpreemptoff=1`, as Go's `preemptone` checks
+/// `debug.asyncpreemptoff`: then a G runs until it blocks or yields).
 pub(super) fn tick(m: &M, now: u64) {
     let pp = m.p.load(Ordering::Relaxed);
     let gp = m.curg.load(Ordering::Relaxed);
@@ -77,13 +80,13 @@ pub(super) fn tick(m: &M, now: u64) {
     // SAFETY: Ps and Gs are never freed.
     let (pp, g) = unsafe { (&*pp, &*gp) };
     if m.locks.load(Ordering::Relaxed) > 0 {
-        if slice_expired(pp, now) {
+        if slice_expired(pp, now) && !debug::off(Switch::AsyncPreempt) {
             m.preempt.store(true, Ordering::Relaxed);
         }
         return;
     }
     check_timers(pp);
-    if g.status() == Status::Running {
+    if g.status() == Status::Running && !debug::off(Switch::AsyncPreempt) {
         if slice_expired(pp, now) {
             preemptone(m, pp, gopreempt_m);
         } else if netpreempt::should_preempt(pp, now) {

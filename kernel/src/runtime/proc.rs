@@ -13,6 +13,7 @@ use core::panic::Location;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 
+use super::debug::{self, Switch};
 use super::g::{G, Status, WaitReason};
 use super::idle::wakep;
 use super::m::{acquirem, mcall};
@@ -27,8 +28,9 @@ use crate::arch::switch::Context;
 const MAX_INLINE_CLOSURE: usize = 512;
 
 /// Go's `newproc` (the `go` statement): creates a goroutine running `f`,
-/// puts it in this P's `runnext` so that it runs soon, and wakes an idle
-/// core if there is one. Returns its id.
+/// puts it in this P's `runnext` so that it runs soon (see [`runqput`] for
+/// the experiments that change this), and wakes an idle core if there is
+/// one. Returns its id.
 ///
 /// Like Go's `newproc1`, which copies the function's arguments onto the
 /// new goroutine's stack, the closure (function and captured values) is
@@ -77,7 +79,7 @@ fn newproc<F: FnOnce() + Send + 'static>(f: F, gopc: &'static Location<'static>)
     g.set_status(Status::Runnable);
     s.ngoroutines.fetch_add(1, Ordering::Relaxed);
     trace::go_create(pp, goid);
-    pp.runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
+    runqput(pp, gp, true);
     if s.main_started.load(Ordering::Relaxed) {
         wakep();
     }
@@ -233,7 +235,8 @@ fn park_m(gp: NonNull<G>) {
 
 /// Go's `goready`: makes a parked G runnable. It goes to this P's `runnext`,
 /// so that it runs next and inherits the rest of the time slice: a
-/// receiver woken by a sender runs right after it, on the same core.
+/// receiver woken by a sender runs right after it, on the same core
+/// (see [`runqput`] for the experiments that change this).
 pub fn goready(gp: NonNull<G>) {
     let mp = acquirem();
     // SAFETY: Gs are never freed.
@@ -241,16 +244,16 @@ pub fn goready(gp: NonNull<G>) {
     g.casgstatus(Status::Waiting, Status::Runnable);
     let pp = mp.m().p();
     trace::go_unblock(pp, g);
-    let s = sched();
-    pp.runq.runqput(gp, true, |batch| s.globrunqputbatch(batch));
+    runqput(pp, gp, true);
     wakep();
 }
 
 /// Go's `goyield`: like [`gosched`], but the G goes to the tail of this P's
 /// local run queue rather than the global one. Used by a direct handoff
 /// (a semaphore in starvation mode): the G just readied into `runnext`
-/// runs at once, and the yielder soon after, on the same P.
-pub(super) fn goyield() {
+/// runs at once, and the yielder soon after, on the same P. (Go keeps it
+/// inside the runtime; `PROG=fairness` uses it to hold a P.)
+pub fn goyield() {
     mcall(goyield_m);
 }
 
@@ -258,8 +261,24 @@ pub(super) fn goyield() {
 fn goyield_m(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     unsafe { gp.as_ref() }.casgstatus(Status::Running, Status::Runnable);
-    let s = sched();
-    getm().p().runq.runqput(gp, false, |batch| s.globrunqputbatch(batch));
+    runqput(getm().p(), gp, false);
+}
+
+/// Go's `runqput`: puts `gp` on `pp`'s local run queue, in `runnext` if
+/// `next` (the ring's overflow goes to the global queue, `runqputslow`).
+/// Two experiments change it (`runtime/debug.rs`): `runnextoff=1` never
+/// uses `runnext`; `go10sched=1` puts every G on the global queue, under
+/// `sched.lock`, as Go 1.0 did, which had no per-P queues. The caller
+/// holds `pp` (on g0, or under `acquirem`).
+#[inline(always)]
+fn runqput(pp: &P, gp: NonNull<G>, next: bool) {
+    let off = debug::switches();
+    if off & debug::bit(Switch::Go10) != 0 {
+        let s = sched();
+        s.globrunqput(&mut s.lock.lock(), gp);
+        return;
+    }
+    pp.runq.runqput(gp, next && off & debug::bit(Switch::Runnext) == 0, |batch| sched().globrunqputbatch(batch));
 }
 
 /// Go's `Gosched`: yields the processor; the G goes to the global queue, so

@@ -7,6 +7,7 @@ use alloc::boxed::Box;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
+use super::debug::{self, Switch};
 use super::g::{G, GList, GQueue, NO_M};
 use super::m::M;
 use super::p::{P, PStatus};
@@ -36,6 +37,10 @@ pub struct Sched {
     pub ngfree: AtomicU32,
     /// Ms spinning in `findRunnable` (Go's `sched.nmspinning`).
     pub nmspinning: AtomicU32,
+    /// Idle Ms woken with a P (`mwake`: one IPI each), and Ms out of work
+    /// that started spinning rather than park (`findRunnable`), for reports.
+    pub mwakeups: AtomicU64,
+    pub mspins: AtomicU64,
     /// Last goroutine id handed out (Go's `sched.goidgen`).
     pub goidgen: AtomicU64,
     /// Live goroutines (Go's `gcount()`).
@@ -80,6 +85,8 @@ pub fn init(ncpu: usize, gomaxprocs: usize) -> &'static Sched {
         nmidle: AtomicU32::new(0),
         ngfree: AtomicU32::new(0),
         nmspinning: AtomicU32::new(0),
+        mwakeups: AtomicU64::new(0),
+        mspins: AtomicU64::new(0),
         goidgen: AtomicU64::new(0),
         ngoroutines: AtomicI64::new(0),
         main_started: AtomicBool::new(false),
@@ -151,7 +158,8 @@ impl Sched {
     /// Go's `globrunqget`: takes a fair share of the global queue (its length
     /// divided by GOMAXPROCS, plus one; at most `max` if nonzero, at most half
     /// a local queue), returns the first and puts the rest on `pp`'s queue.
-    /// Called by `pp`'s owner, whose local queue is empty.
+    /// Called by `pp`'s owner, whose local queue is empty. With
+    /// `GODEBUG=go10sched=1`, one G only: Go 1.0 had no local queue to fill.
     pub fn globrunqget(&self, locked: &mut IrqLockGuard<'_, Locked>, pp: &P, max: u32) -> Option<NonNull<G>> {
         let size = locked.runq.len;
         if size == 0 {
@@ -160,6 +168,9 @@ impl Sched {
         let mut n = (size / self.gomaxprocs() + 1).min(size);
         if max > 0 {
             n = n.min(max);
+        }
+        if debug::off(Switch::Go10) {
+            n = 1;
         }
         n = n.min(super::runq::RUNQ_SIZE as u32 / 2);
         let gp = locked.runq.pop_front();

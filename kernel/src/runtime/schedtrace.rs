@@ -11,6 +11,7 @@ use core::fmt::{self, Display, Formatter};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use super::debug;
 use super::g::{NO_M, Status};
 use super::sched::Sched;
 use super::proc::for_each_g;
@@ -58,7 +59,9 @@ pub(super) fn report(s: &Sched, detailed: bool) -> impl Display + '_ {
 /// `SCHED 1000ms: gomaxprocs=4 idleprocs=0 threads=4 spinningthreads=0
 /// needspinning=0 idlethreads=0 runqueue=12 [3 0 7 1] schedticks=[ 102 98 97 110 ]`.
 /// `threads` counts Ms, i.e. cores online. `needspinning` is always 0:
-/// gmpos has no equivalent of Go 1.21's `sched.needspinning` hint.
+/// gmpos has no equivalent of Go 1.21's `sched.needspinning` hint. When
+/// `GODEBUG` switched mechanisms off, the header ends with ` off=` and
+/// their keys.
 ///
 /// Detailed, the header ends after `runqueue=` with Go's extra fields
 /// (`gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait=false`: gmpos
@@ -103,14 +106,18 @@ impl Display for SchedTrace<'_> {
             for pp in s.allp().iter() {
                 write!(f, "{} ", pp.schedtick.load(Ordering::Relaxed))?;
             }
-            return f.write_str("]\n");
+            f.write_str("]")?;
+            write_off(f)?;
+            return f.write_str("\n");
         }
-        writeln!(
+        write!(
             f,
             " gcwaiting={} nmidlelocked=0 stopwait={} sysmonwait=false",
             s.gcwaiting.load(Ordering::Relaxed),
             s.stopwait.load(Ordering::Relaxed)
         )?;
+        write_off(f)?;
+        f.write_str("\n")?;
         for pp in s.allp().iter() {
             writeln!(
                 f,
@@ -157,6 +164,15 @@ impl Display for SchedTrace<'_> {
         });
         result
     }
+}
+
+/// The mechanisms `GODEBUG` switched off, ending the header (gmpos only;
+/// nothing when none is, so the line is Go's): ` off=stealoff,runnextoff`.
+fn write_off(f: &mut Formatter<'_>) -> fmt::Result {
+    for (i, key) in debug::off_keys().enumerate() {
+        write!(f, "{}{key}", if i == 0 { " off=" } else { "," })?;
+    }
+    Ok(())
 }
 
 /// An M, P or G id, or -1 for none (`usize::MAX`, which is [`NO_M`]).

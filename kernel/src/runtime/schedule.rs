@@ -4,6 +4,7 @@
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
+use super::debug::{self, Switch};
 use super::g::{G, Status};
 use super::idle::{acquirep, releasep, resetspinning, stopm_or_poll};
 use super::m::M;
@@ -71,7 +72,11 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
         // Check the global runnable queue once in a while to ensure
         // fairness: otherwise two goroutines can hold a P forever by
         // constantly respawning each other.
-        if pp.schedtick.load(Ordering::Relaxed) % 61 == 0 && s.runqsize.load(Ordering::Relaxed) > 0 {
+        // (`GODEBUG=fairnessoff=1` skips this, to show what it prevents.)
+        if pp.schedtick.load(Ordering::Relaxed) % 61 == 0
+            && s.runqsize.load(Ordering::Relaxed) > 0
+            && !debug::off(Switch::Fairness)
+        {
             if let Some(gp) = s.globrunqget(&mut s.lock.lock(), pp, 1) {
                 return (gp, false);
             }
@@ -93,11 +98,20 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
         // Spinning Ms: steal work from other Ps. Limit the number of
         // spinning Ms to half the number of busy Ps: this prevents
         // excessive CPU use when GOMAXPROCS>>1 but parallelism is low.
+        // `GODEBUG=stealoff=1`: never steal (nor spin, which is for
+        // stealing). `spinningoff=1`: one look at the others' queues, as
+        // a plain M, then park.
         let busy = s.gomaxprocs() - s.npidle.load(Ordering::Relaxed);
-        if m.spinning.load(Ordering::Relaxed) || 2 * s.nmspinning.load(Ordering::Relaxed) < busy {
+        let steal = !debug::off(Switch::Steal);
+        if steal && debug::off(Switch::Spinning) {
+            if let Some(gp) = steal_work(m, pp) {
+                return (gp, false);
+            }
+        } else if steal && (m.spinning.load(Ordering::Relaxed) || 2 * s.nmspinning.load(Ordering::Relaxed) < busy) {
             if !m.spinning.load(Ordering::Relaxed) {
                 m.spinning.store(true, Ordering::Relaxed);
                 s.nmspinning.fetch_add(1, Ordering::SeqCst);
+                s.mspins.fetch_add(1, Ordering::Relaxed);
             }
             if let Some(gp) = steal_work(m, pp) {
                 return (gp, false);
@@ -133,7 +147,8 @@ fn find_runnable(m: &M) -> (NonNull<G>, bool) {
         if was_spinning {
             let before = s.nmspinning.fetch_sub(1, Ordering::SeqCst);
             assert!(before > 0, "findRunnable: negative nmspinning");
-            if s.allp().iter().any(|p| !p.runq.runqempty()) || netpoll::netpoll_pending() {
+            let stealable = !debug::off(Switch::Steal) && s.allp().iter().any(|p| !p.runq.runqempty());
+            if stealable || netpoll::netpoll_pending() {
                 let mut locked = s.lock.lock();
                 // Unless `startm` already chose this M, take ourselves off
                 // the idle list and a P back. "Chose" is decided under the

@@ -18,6 +18,7 @@
 use core::ptr::{self, NonNull};
 use core::sync::atomic::Ordering;
 
+use super::debug::{self, Switch};
 use super::g::{G, NO_M, Status};
 use super::idle::{acquirep, mwake, stopm};
 use super::m::mcall;
@@ -103,8 +104,14 @@ fn exitsyscall0(gp: NonNull<G>) {
 /// `_Psyscall` for a whole sysmon tick (≥ 20 µs in Go; here a 1 ms tick) is
 /// taken from its M and handed off — if it has work, or nobody else is
 /// looking for work, or it has been in the call for 10 ms.
+///
+/// With `GODEBUG=handoffoff=1` it does nothing: a P stays with its M
+/// through the call (its queue can still be stolen).
 pub(super) fn retake_syscalls(s: &'static Sched, now: u64) {
     for pp in s.allp().iter().filter(|pp| pp.status() == PStatus::Syscall) {
+        if debug::off(Switch::Handoff) {
+            return;
+        }
         let t = pp.syscalltick.load(Ordering::Relaxed);
         if pp.sysmontick.syscalltick.load(Ordering::Relaxed) != t {
             pp.sysmontick.syscalltick.store(t, Ordering::Relaxed);
