@@ -15,7 +15,7 @@ const PERIOD_NS: u64 = 50_000_000;
 
 /// Computes until `stop` is set, with no call into the runtime: only
 /// preemption takes its P away.
-fn spin_until(stop: &AtomicBool) {
+pub(super) fn spin_until(stop: &AtomicBool) {
     let mut x = 0u64;
     while !stop.load(Ordering::Relaxed) {
         x = core::hint::black_box(x.wrapping_add(1));

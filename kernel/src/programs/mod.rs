@@ -5,6 +5,7 @@ mod bench;
 mod chanpanic;
 mod chantest;
 mod churn;
+mod dashboard;
 mod deadlock;
 mod demo;
 mod dump;

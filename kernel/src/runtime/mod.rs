@@ -15,6 +15,7 @@
 //! | `schedtrace`, `scheddetail`                | `schedtrace.rs` |
 //! | `tracebackothers` (the goroutine dump)     | `traceback.rs`  |
 //! | `runtime/trace` (the execution trace)      | `trace.rs`      |
+//! | (none: the dashboard's picture)            | `snapshot.rs`   |
 //! | `sync.WaitGroup`                           | `waitgroup.rs`  |
 //! | `hchan`, `chansend`, `chanrecv`, `closechan` | `chan.rs`     |
 //! | `sudog`, `waitq`                           | `sudog.rs`      |
@@ -49,6 +50,7 @@ mod schedtrace;
 mod schedule;
 pub mod select;
 mod sema;
+pub mod snapshot;
 mod stack;
 mod stw;
 mod sudog;

@@ -12,8 +12,16 @@
 //! buffer per M: an M is a core here, and every event happens on some core,
 //! with or without a P (the P is a field of the event). One writer per
 //! buffer means no lock and no shared cache line on the recording path.
-//! The buffers are allocated only when tracing is on and hold
-//! [`EVENTS_PER_CPU`] events each; events beyond that are counted as lost.
+//! The buffers are allocated only when tracing is on. They come in two
+//! modes:
+//!
+//! - **until full** (`GODEBUG=trace=1`, [`start`]): [`EVENTS_PER_CPU`]
+//!   events per core; events beyond that are counted as lost, and the whole
+//!   trace is sent at the end ([`flush`]).
+//! - **continuous** ([`start_continuous`], what the dashboard turns on): a
+//!   ring of [`RING_EVENTS_PER_CPU`] events per core, where a new event
+//!   overwrites the oldest; [`events_since`] reads the recent ones while
+//!   the kernel runs, and nothing is sent at the end.
 //!
 //! # Memory ordering
 //!
@@ -22,16 +30,29 @@
 //! records its own. So a slot is claimed with an atomic `fetch_add` on the
 //! buffer's `head` (Relaxed: only this core writes it, and a core sees its
 //! own interrupt handlers in program order), which gives an interrupted
-//! writer and its interrupt different slots. The slot's timestamp is
-//! stored first (Relaxed), then its event word with Release; the word is
-//! never 0 for an event, so "word != 0" means "written". The reader
-//! ([`flush`], on any core, after switching tracing off) loads each word
-//! with Acquire: a non-zero word happens-after the timestamp store, so the
-//! pair it reads is whole. A slot claimed but not yet written (its writer
-//! was caught between the claim and the Release) reads as 0 and is counted
-//! as lost, never read half-written. Events may sit in the buffer slightly
-//! out of time order (an interrupt's event after the interrupted one's
-//! slot); the host tool sorts by timestamp.
+//! writer and its interrupt different slots. The writer then stores 0 in
+//! the slot's event word (Relaxed), a Release fence, the timestamp
+//! (Relaxed), and the event word with Release; the word is never 0 for an
+//! event, so "word != 0" means "written". A reader (on any core) loads the
+//! word with Acquire, the timestamp, an Acquire fence, and the word again,
+//! and keeps the pair only if both words are equal and non-zero — a
+//! seqlock whose sequence number is the word itself:
+//!
+//! - the first load sees a word, and with Acquire the timestamp stored
+//!   before it (or a later one);
+//! - if the timestamp load saw a later writer's timestamp, that writer's
+//!   Release fence and the reader's Acquire fence make the second load see
+//!   that writer's 0 or its new word: the pair is dropped, unless the new
+//!   word equals the old one — and then the pair is exactly the new event.
+//!
+//! So a pair read is always one whole event. In the until-full mode a slot
+//! is written once, and a slot claimed but not yet written (its writer was
+//! caught between the claim and the Release) reads as 0 and is counted as
+//! lost, never read half-written. In the ring a slot is rewritten every
+//! lap; the reader reads each slot once per call and tells events apart by
+//! their timestamps. Events may sit in a buffer slightly out of time order
+//! (an interrupt's event after the interrupted one's slot); the readers
+//! sort by timestamp.
 //!
 //! # Cost
 //!
@@ -64,8 +85,10 @@
 //! ```
 
 use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 
 use super::g::{G, WaitReason};
 use super::p::P;
@@ -75,6 +98,11 @@ use crate::drivers::serial;
 
 /// Events each core can hold (16 bytes each: 8 MiB per core).
 pub const EVENTS_PER_CPU: usize = 1 << 19;
+
+/// Events each core's ring holds in continuous mode (16 bytes each: 1 MiB
+/// per core); about a second of a busy core's `spawn` burst, and minutes of
+/// a server's.
+pub const RING_EVENTS_PER_CPU: usize = 1 << 16;
 
 /// The event kinds, numbered as in the file format (0 is "no event").
 #[derive(Clone, Copy)]
@@ -128,35 +156,80 @@ struct Slot {
     word: AtomicU64,
 }
 
+impl Slot {
+    /// The event in the slot, if one is whole there (see "Memory ordering").
+    fn read(&self) -> Option<(u64, u64)> {
+        let word = self.word.load(Ordering::Acquire);
+        let tsc = self.tsc.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        (word != 0 && self.word.load(Ordering::Relaxed) == word).then_some((tsc, word))
+    }
+}
+
 struct Buffer {
-    /// Slots claimed so far (may exceed the capacity: the rest were lost).
+    /// Slots claimed so far (may exceed the capacity: the rest were lost,
+    /// or in a ring, overwrote older events).
     head: AtomicUsize,
     slots: Box<[Slot]>,
 }
 
-static BUFFERS: spin::Once<Box<[Buffer]>> = spin::Once::new();
+struct Buffers {
+    /// Continuous mode: slots are reused, and nothing is sent at the end.
+    ring: bool,
+    cpus: Box<[Buffer]>,
+}
+
+static BUFFERS: spin::Once<Result<Buffers, ()>> = spin::Once::new();
 static FLUSHED: AtomicBool = AtomicBool::new(false);
 
-/// Turns tracing on for `ncpu` cores (start-up, before the first G). Ends
-/// the run with a clear message if the heap cannot hold the buffers.
+/// Allocates `per_cpu` slots for each of `ncpu` cores, or fails when the
+/// heap cannot hold them.
+fn allocate(ncpu: usize, per_cpu: usize, ring: bool) -> Result<Buffers, ()> {
+    let cpus = (0..ncpu)
+        .map(|_| {
+            let mut slots = Vec::new();
+            slots.try_reserve_exact(per_cpu).map_err(|_| ())?;
+            slots.extend((0..per_cpu).map(|_| Slot { tsc: AtomicU64::new(0), word: AtomicU64::new(0) }));
+            Ok(Buffer { head: AtomicUsize::new(0), slots: slots.into_boxed_slice() })
+        })
+        .collect::<Result<_, ()>>()?;
+    Ok(Buffers { ring, cpus })
+}
+
+fn buffers() -> Option<&'static Buffers> {
+    BUFFERS.get().and_then(|b| b.as_ref().ok())
+}
+
+/// Turns tracing on, until the buffers are full, for `ncpu` cores
+/// (start-up, before the first G). Ends the run with a clear message if
+/// the heap cannot hold the buffers.
 pub fn start(ncpu: usize) {
-    BUFFERS.call_once(|| {
-        (0..ncpu)
-            .map(|_| {
-                let mut slots = Vec::new();
-                if slots.try_reserve_exact(EVENTS_PER_CPU).is_err() {
-                    crate::println!(
-                        "gmpos: GODEBUG=trace=1 needs {} MiB of heap per core for its buffers; give the machine more memory (MEM=)",
-                        EVENTS_PER_CPU * size_of::<Slot>() >> 20
-                    );
-                    qemu::exit(ExitCode::Failure);
-                }
-                slots.extend((0..EVENTS_PER_CPU).map(|_| Slot { tsc: AtomicU64::new(0), word: AtomicU64::new(0) }));
-                Buffer { head: AtomicUsize::new(0), slots: slots.into_boxed_slice() }
-            })
-            .collect()
-    });
+    if BUFFERS.call_once(|| allocate(ncpu, EVENTS_PER_CPU, false)).is_err() {
+        crate::println!(
+            "gmpos: GODEBUG=trace=1 needs {} MiB of heap per core for its buffers; give the machine more memory (MEM=)",
+            EVENTS_PER_CPU * size_of::<Slot>() >> 20
+        );
+        qemu::exit(ExitCode::Failure);
+    }
     ENABLED.store(true, Ordering::Release);
+}
+
+/// Turns continuous tracing on, into a ring per core, while the kernel
+/// runs (once; a trace already on, of either kind, stays as it is).
+/// Returns an error, and leaves tracing off, when the heap cannot hold the
+/// rings.
+pub fn start_continuous() -> Result<(), String> {
+    let ncpu = super::sched::sched().allm.len();
+    if BUFFERS.call_once(|| allocate(ncpu, RING_EVENTS_PER_CPU, true)).is_err() {
+        return Err(format!(
+            "the trace rings need {} KiB of heap per core, and the heap is full",
+            RING_EVENTS_PER_CPU * size_of::<Slot>() >> 10
+        ));
+    }
+    // Release: a hook that sees ENABLED also finds BUFFERS (whose `get` is
+    // an Acquire load of its own, so this is belt and braces).
+    ENABLED.store(true, Ordering::Release);
+    Ok(())
 }
 
 #[inline(always)]
@@ -167,10 +240,14 @@ fn on() -> bool {
 #[cold]
 #[inline(never)]
 fn record(kind: Ev, p: u64, aux: u64, arg: u64) {
-    let Some(buffers) = BUFFERS.get() else { return };
-    let Some(buf) = buffers.get(cpu::current().id) else { return };
+    let Some(buffers) = buffers() else { return };
+    let Some(buf) = buffers.cpus.get(cpu::current().id) else { return };
     let i = buf.head.fetch_add(1, Ordering::Relaxed);
+    let i = if buffers.ring { i % buf.slots.len() } else { i };
     let Some(slot) = buf.slots.get(i) else { return };
+    // The writer's half of the seqlock (see "Memory ordering").
+    slot.word.store(0, Ordering::Relaxed);
+    fence(Ordering::Release);
     slot.tsc.store(time::rdtsc(), Ordering::Relaxed);
     let word = kind as u64 | (p & 0xff) << 8 | (aux & 0xffff) << 16 | (arg & 0xffff_ffff) << 32;
     slot.word.store(word, Ordering::Release);
@@ -321,15 +398,16 @@ fn current_p() -> u64 {
 
 /// Events claimed so far on every core (0 when tracing is off).
 pub fn recorded() -> u64 {
-    BUFFERS.get().map_or(0, |buffers| buffers.iter().map(|b| b.head.load(Ordering::Relaxed) as u64).sum())
+    buffers().map_or(0, |buffers| buffers.cpus.iter().map(|b| b.head.load(Ordering::Relaxed) as u64).sum())
 }
 
 /// Stops tracing and sends the trace out on COM2 (once; later calls do
 /// nothing). Called when the main goroutine returns, with `wait_idle`:
 /// first wait (up to [`QUIESCE_NS`]) for the other cores to go idle; and
 /// by Ctrl-\\, without (an interrupt handler must not stall its core).
+/// A continuous trace is not sent: nobody asked for a file.
 pub fn flush(wait_idle: bool) {
-    let Some(buffers) = BUFFERS.get() else { return };
+    let Some(buffers) = buffers().filter(|b| !b.ring) else { return };
     if FLUSHED.swap(true, Ordering::AcqRel) {
         return;
     }
@@ -351,7 +429,7 @@ pub fn flush(wait_idle: bool) {
     let out = |bytes: &[u8]| serial::trace_port_write(bytes);
     out(b"GMPOSTRC");
     out(&1u32.to_le_bytes());
-    out(&(buffers.len() as u32).to_le_bytes());
+    out(&(buffers.cpus.len() as u32).to_le_bytes());
     out(&(super::gomaxprocs() as u32).to_le_bytes());
     out(&0u32.to_le_bytes());
     out(&time::tsc_hz().to_le_bytes());
@@ -362,17 +440,15 @@ pub fn flush(wait_idle: bool) {
         out(reason.as_str().as_bytes());
     }
     let (mut total, mut lost) = (0u64, 0u64);
-    for (id, buf) in buffers.iter().enumerate() {
+    for (id, buf) in buffers.cpus.iter().enumerate() {
         out(&(id as u32).to_le_bytes());
         out(&0u32.to_le_bytes());
         let claimed = buf.head.load(Ordering::Relaxed);
         let mut written = 0u64;
         for slot in buf.slots.iter().take(claimed) {
-            // Acquire: pairs with `record`'s Release (see the module comment).
-            let word = slot.word.load(Ordering::Acquire);
-            if word != 0 {
+            if let Some((tsc, word)) = slot.read() {
                 let mut event = [0u8; 16];
-                event[..8].copy_from_slice(&slot.tsc.load(Ordering::Relaxed).to_le_bytes());
+                event[..8].copy_from_slice(&tsc.to_le_bytes());
                 event[8..].copy_from_slice(&word.to_le_bytes());
                 out(&event);
                 written += 1;
@@ -386,4 +462,58 @@ pub fn flush(wait_idle: bool) {
     }
     out(b"GMPOSEND");
     crate::println!("trace: {total} events ({lost} lost) sent on COM2");
+}
+
+/// One event as [`events_since`] returns it.
+#[derive(Clone, Copy)]
+pub struct Event {
+    pub tsc: u64,
+    /// An [`Ev`] number.
+    pub kind: u8,
+    /// The P (255: none).
+    pub p: u8,
+    pub aux: u16,
+    pub arg: u32,
+}
+
+/// How far before `since` [`events_since`] keeps looking in a buffer: an
+/// event may sit after a later one (an interrupt's, see "Memory ordering"),
+/// never by more than an interrupt handler's run.
+const OUT_OF_ORDER_TSC: u64 = 1 << 20;
+
+/// The events of every core stamped after `since` (a TSC value), oldest
+/// first, at most `max` of them (the newest), while tracing goes on; and
+/// whether older ones were left out for `max`. A reader on any core,
+/// lock-free (see "Memory ordering"); an event still being written is left
+/// out. Empty when tracing is off.
+pub fn events_since(since: u64, max: usize) -> (Vec<Event>, bool) {
+    let mut out = Vec::new();
+    let Some(buffers) = buffers() else { return (out, false) };
+    let mut truncated = false;
+    let floor = since.saturating_sub(OUT_OF_ORDER_TSC);
+    for buf in buffers.cpus.iter() {
+        let head = buf.head.load(Ordering::Relaxed);
+        let len = buf.slots.len();
+        // Newest first, one lap at most, until older than `since`.
+        let (newest, oldest) = if buffers.ring { (head, head.saturating_sub(len)) } else { (head.min(len), 0) };
+        let mut taken = 0;
+        for i in (oldest..newest).rev() {
+            let Some((tsc, word)) = buf.slots[i % len].read() else { continue };
+            if tsc < floor {
+                break;
+            }
+            if taken == max {
+                truncated = true;
+                break;
+            }
+            if tsc > since {
+                out.push(Event { tsc, kind: word as u8, p: (word >> 8) as u8, aux: (word >> 16) as u16, arg: (word >> 32) as u32 });
+                taken += 1;
+            }
+        }
+    }
+    out.sort_unstable_by_key(|e| e.tsc);
+    let skipped = out.len().saturating_sub(max);
+    out.drain(..skipped);
+    (out, truncated || skipped > 0)
 }
