@@ -42,7 +42,7 @@ GMPOS_RUN = exe=$$($(CARGO) build -p boot --bin gmpos-run --message-format=json-
 	  | sed -n 's/.*"executable":"\([^"]*gmpos-run\)".*/\1/p') && [ -n "$$exe" ] && "$$exe"
 
 .DEFAULT_GOAL := help
-.PHONY: help run trace test loom gdb image deps toolchain qemu clean bench bench-scale bench-peers bench-profile
+.PHONY: help run trace test loom gdb image deps toolchain qemu chromium clean bench bench-scale bench-peers bench-profile
 
 help:
 	@echo 'gmpos: Go'"'"'s GMP scheduler as an x86_64 kernel, run in QEMU.'
@@ -60,6 +60,7 @@ help:
 	@echo '  make gdb     boot paused, waiting for gdb on localhost:1234'
 	@echo '  make image   build the BIOS disk image and print its path'
 	@echo '  make deps    install the pinned Rust toolchain and QEMU if missing'
+	@echo '  make chromium  install Chromium if missing (make test loads the dashboard in it, headless)'
 	@echo '  make clean   remove build output (cargo clean)'
 	@echo
 	@echo 'Variables for run, trace and gdb (now):'
@@ -78,7 +79,7 @@ help:
 	@echo 'Examples: make run SMP=8 PROG=demo GODEBUG=schedtrace=100'
 	@echo '          make run PROG=million        (1,000,000 goroutines; MEM=8192 is sized for it)'
 	@echo '          make run PROG=procresize GODEBUG=schedtrace=100'
-	@echo '          make run PROG=httpd, then: curl http://127.0.0.1:$(HTTP_PORT)/'
+	@echo '          make run PROG=httpd, then open http://127.0.0.1:$(HTTP_PORT)/ (the live dashboard)'
 
 run: deps
 	@$(GMPOS_RUN) $(RUN_FLAGS) $(KERNEL_WORDS)
@@ -90,7 +91,8 @@ trace: deps
 gdb: deps
 	@$(GMPOS_RUN) $(RUN_FLAGS) --timeout 0 --gdb $(KERNEL_WORDS)
 
-test: deps
+# tests/dashboard.rs loads the dashboard in headless Chromium.
+test: deps chromium
 	$(CARGO) test
 
 bench: deps
@@ -137,15 +139,25 @@ toolchain:
 	     echo 'make: rustup could not install the toolchain in rust-toolchain.toml (rustup >= 1.28 is needed: rustup self update)' >&2; exit 1; }; \
 	 fi
 
-# Installs QEMU with apt-get when qemu-system-x86_64 is missing.
+# $(call apt-install,COMMAND,PACKAGE,NAME): installs PACKAGE with apt-get
+# (through sudo when not root) unless COMMAND is already there.
+define apt-install
+@command -v $(1) >/dev/null 2>&1 || { \
+  echo 'make: $(1) is missing; installing $(2) with apt-get' >&2; \
+  command -v apt-get >/dev/null 2>&1 || { \
+    echo 'make: no apt-get here: install $(3) ($(1)) with your package manager' >&2; exit 1; }; \
+  if [ "$$(id -u)" = 0 ]; then sudo=; \
+  elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+  else echo 'make: not root and no sudo: install the $(2) package as root' >&2; exit 1; fi; \
+  $$sudo apt-get update -qq && \
+  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(2) >/dev/null && \
+  command -v $(1) >/dev/null 2>&1 || { echo 'make: installing $(3) failed' >&2; exit 1; }; }
+endef
+
 qemu:
-	@command -v $(QEMU_BIN) >/dev/null 2>&1 || { \
-	  echo 'make: $(QEMU_BIN) is missing; installing qemu-system-x86 with apt-get' >&2; \
-	  command -v apt-get >/dev/null 2>&1 || { \
-	    echo 'make: no apt-get here: install QEMU (qemu-system-x86_64) with your package manager' >&2; exit 1; }; \
-	  if [ "$$(id -u)" = 0 ]; then sudo=; \
-	  elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
-	  else echo 'make: not root and no sudo: install the qemu-system-x86 package as root' >&2; exit 1; fi; \
-	  $$sudo apt-get update -qq && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null && \
-	  command -v $(QEMU_BIN) >/dev/null 2>&1 || { echo 'make: installing QEMU failed' >&2; exit 1; }; }
+	$(call apt-install,$(QEMU_BIN),qemu-system-x86,QEMU)
+
+# tests/dashboard.rs runs Chromium headless (Debian's package: chromium).
+CHROMIUM_BIN ?= chromium
+chromium:
+	$(call apt-install,$(CHROMIUM_BIN),chromium,Chromium)

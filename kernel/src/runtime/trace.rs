@@ -482,38 +482,41 @@ pub struct Event {
 const OUT_OF_ORDER_TSC: u64 = 1 << 20;
 
 /// The events of every core stamped after `since` (a TSC value), oldest
-/// first, at most `max` of them (the newest), while tracing goes on; and
-/// whether older ones were left out for `max`. A reader on any core,
-/// lock-free (see "Memory ordering"); an event still being written is left
-/// out. Empty when tracing is off.
+/// first, at most `max` of them (the oldest: ask again from the last one's
+/// timestamp for the rest), while tracing goes on; and whether some were
+/// left for the next call. A reader on any core, lock-free (see "Memory
+/// ordering"); an event still being written is left out. Empty when
+/// tracing is off.
 pub fn events_since(since: u64, max: usize) -> (Vec<Event>, bool) {
     let mut out = Vec::new();
     let Some(buffers) = buffers() else { return (out, false) };
-    let mut truncated = false;
     let floor = since.saturating_sub(OUT_OF_ORDER_TSC);
+    let mut more = false;
     for buf in buffers.cpus.iter() {
         let head = buf.head.load(Ordering::Relaxed);
         let len = buf.slots.len();
-        // Newest first, one lap at most, until older than `since`.
+        // Newest first, one lap at most, until older than `since`; then
+        // keep this core's oldest `max`.
         let (newest, oldest) = if buffers.ring { (head, head.saturating_sub(len)) } else { (head.min(len), 0) };
-        let mut taken = 0;
+        let start = out.len();
         for i in (oldest..newest).rev() {
             let Some((tsc, word)) = buf.slots[i % len].read() else { continue };
             if tsc < floor {
                 break;
             }
-            if taken == max {
-                truncated = true;
-                break;
-            }
             if tsc > since {
                 out.push(Event { tsc, kind: word as u8, p: (word >> 8) as u8, aux: (word >> 16) as u16, arg: (word >> 32) as u32 });
-                taken += 1;
             }
+        }
+        let mine = out.len() - start;
+        if mine > max {
+            // The slice holds this core's events newest first.
+            out.drain(start..start + mine - max);
+            more = true;
         }
     }
     out.sort_unstable_by_key(|e| e.tsc);
-    let skipped = out.len().saturating_sub(max);
-    out.drain(..skipped);
-    (out, truncated || skipped > 0)
+    more |= out.len() > max;
+    out.truncate(max);
+    (out, more)
 }

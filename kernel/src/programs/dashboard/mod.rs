@@ -26,6 +26,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::http::split_query;
 use crate::arch::time::{rdtsc, tsc_hz};
+use crate::runtime;
 
 /// The page, with [`FIRST_FRAME`] where the server puts a text picture of
 /// the scheduler (for a browser without JavaScript, and for `curl`).
@@ -50,10 +51,12 @@ static COST: [(AtomicU64, AtomicU64); 2] = [(AtomicU64::new(0), AtomicU64::new(0
 const COST_SCHED: usize = 0;
 const COST_TRACE: usize = 1;
 
-/// Runs `f`, adding its duration to `COST[which]`.
+/// Runs `f`, adding its duration to `COST[which]`. With preemption off, so
+/// that the figure is the time spent building the answer, not time the
+/// handler spent descheduled (interrupts still count).
 fn costed(which: usize, f: impl FnOnce() -> Reply) -> Reply {
     let start = rdtsc();
-    let reply = f();
+    let reply = runtime::without_preemption(f);
     COST[which].0.fetch_add(1, Ordering::Relaxed);
     COST[which].1.fetch_add(rdtsc() - start, Ordering::Relaxed);
     reply

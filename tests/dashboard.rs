@@ -1,0 +1,212 @@
+//! The live dashboard (`PROG=httpd`'s `/`, docs/dashboard.md) in a real
+//! browser: headless Chromium loads the page, runs its JavaScript against
+//! the kernel's endpoints, and the test reads the DOM it rendered
+//! (`--dump-dom`): one lane per P, the goroutine counts of `/api/sched`,
+//! timeline bars after a burst started through the controls, and a
+//! GOMAXPROCS change folding the lanes. It also checks that bad requests
+//! get a 4xx, and saves a screenshot in target/dashboard/.
+//!
+//! `dashboard_cost` (ignored: it takes a minute; run it with `cargo test
+//! --test dashboard -- --ignored --nocapture`) measures what the page costs
+//! the kernel, for docs/dashboard.md.
+
+mod common;
+use common::*;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The burst the test starts: its goroutines run, then sleep (so that the
+/// count of sleepers is stable while the page is read).
+const BURST: u64 = 2000;
+
+/// One request on a fresh connection: the status and the body.
+fn request(port: u16, method: &str, target: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the kernel's httpd");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(s, "{method} {target} HTTP/1.1\r\nHost: gmpos\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("a response");
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {text:?}"));
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+    (status, body)
+}
+
+fn sched(port: u16) -> serde_json::Value {
+    let (status, body) = request(port, "GET", "/api/sched");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("/api/sched is not JSON ({e}): {body}"))
+}
+
+/// `/api/sched`'s goroutine counts by state.
+fn api_states(s: &serde_json::Value) -> BTreeMap<String, u64> {
+    let states = s["states"].as_array().expect("states");
+    states.iter().map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_u64().unwrap())).collect()
+}
+
+/// The Chromium binary, installed with `make chromium` when missing (as
+/// `make` installs QEMU).
+fn chromium() -> &'static str {
+    const BIN: &str = "chromium";
+    let present = || Command::new(BIN).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !present() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let status = Command::new("make").args(["-s", "chromium"]).current_dir(root).status().expect("run make chromium");
+        assert!(status.success() && present(), "Chromium is missing and `make chromium` could not install it");
+    }
+    BIN
+}
+
+/// Runs headless Chromium on the page at `port` with `args`, for at most
+/// two minutes, in a profile of its own; returns its standard output.
+fn browse(port: u16, query: &str, args: &[&str]) -> String {
+    let profile = std::env::temp_dir().join(format!("gmpos-dashboard-{}-{port}", std::process::id()));
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg(chromium())
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(format!("http://127.0.0.1:{port}/{query}"))
+        .output()
+        .expect("run chromium");
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(out.status.success(), "chromium failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The DOM after the page's script has run for `ms` of virtual time (about
+/// ten updates a second: several updates).
+fn dump_dom(port: u16, query: &str, ms: u32) -> String {
+    let dom = browse(port, query, &[&format!("--virtual-time-budget={ms}"), "--dump-dom"]);
+    assert!(dom.contains("id=\"lanes\""), "not the dashboard: {dom}");
+    dom
+}
+
+/// The value of `attr` on the element with id `id`.
+fn attr(dom: &str, id: &str, attr: &str) -> u64 {
+    let tag = dom.split(&format!("id=\"{id}\"")).nth(1).and_then(|t| t.split('>').next()).unwrap_or_else(|| panic!("no #{id}"));
+    let value = tag.split(&format!("{attr}=\"")).nth(1).and_then(|v| v.split('"').next());
+    value.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("#{id} has no numeric {attr}: {tag}"))
+}
+
+/// The text of the element with id `id` (no markup inside).
+fn text<'a>(dom: &'a str, id: &str) -> &'a str {
+    let after = dom.split(&format!("id=\"{id}\">")).nth(1).unwrap_or_else(|| panic!("no #{id}"));
+    after.split('<').next().unwrap()
+}
+
+/// The page's "Goroutines by state" table.
+fn page_states(dom: &str) -> BTreeMap<String, u64> {
+    dom.split("<tr data-state=\"")
+        .skip(1)
+        .map(|row| {
+            let name = row.split('"').next().unwrap().to_string();
+            let n = row.split("<td class=\"n\">").nth(1).and_then(|t| t.split('<').next()).and_then(|n| n.parse().ok());
+            (name, n.unwrap_or_else(|| panic!("no count in row {row}")))
+        })
+        .collect()
+}
+
+/// Lanes rendered: one `.lane` element per P.
+fn lanes(dom: &str) -> usize {
+    dom.matches("class=\"lane\"").count()
+}
+
+fn boot_httpd(smp: u32) -> (Server, u16) {
+    let port = free_port();
+    let mut q = Qemu::new(smp).args(["PROG=httpd"]);
+    q.forwards = vec![Forward::tcp(port, boot::HTTP_GUEST_PORT)];
+    q.timeout = Some(Duration::from_secs(600));
+    let mut server = start_server(&q);
+    server.wait_for_line("httpd: listening on port 80", 120);
+    (server, port)
+}
+
+#[test]
+fn dashboard_in_headless_chromium() {
+    let (mut server, port) = boot_httpd(2);
+
+    // Bad requests: a 4xx with a reason, and the kernel carries on.
+    for (method, target, status, says) in [
+        ("POST", "/api/burst?n=1000000000", 400, "at most 100000"),
+        ("POST", "/api/burst", 400, "n= is required"),
+        ("POST", "/api/burst?n=10&work=x", 400, "not a number"),
+        ("POST", "/api/burst?n=100000&work=10000000", 400, "too much work"),
+        ("POST", "/api/hogs?n=65", 400, "at most 64"),
+        ("POST", "/api/gomaxprocs?n=0", 400, "must be 1..=2"),
+        ("POST", "/api/gomaxprocs?n=3", 400, "must be 1..=2"),
+        ("POST", "/api/gomaxprocs?n=99999999999999999999999", 400, "not a number"),
+        ("GET", "/api/trace", 400, "since= is required"),
+        ("GET", "/api/trace?since=1&since=2", 400, "given twice"),
+        ("GET", "/api/trace?until=1", 400, "unknown parameter"),
+        ("GET", "/api/sched?x=1", 400, "takes none"),
+        ("GET", "/api/burst?n=1", 405, "not allowed"),
+        ("DELETE", "/api/sched", 405, "not allowed"),
+        ("GET", "/api/nope", 404, "no endpoint"),
+    ] {
+        let (got, body) = request(port, method, target);
+        assert_eq!(got, status, "{method} {target}: {body}");
+        assert!(body.contains(says), "{method} {target}: {body:?} should say {says:?}");
+    }
+
+    // The page is served whole, with its first frame in text.
+    let (status, page) = request(port, "GET", "/");
+    assert_eq!(status, 200);
+    assert!(page.contains("<script>") && page.contains("SCHED ") && !page.contains("http://") && !page.contains("https://"));
+
+    // The first request for events turns the trace ring on; then a burst
+    // through the controls: its goroutines run on the Ps, then sleep.
+    let t0 = sched(port)["tsc"].as_u64().unwrap();
+    assert_eq!(request(port, "GET", &format!("/api/trace?since={t0}")).0, 200);
+    let (status, said) = request(port, "POST", &format!("/api/burst?n={BURST}&work=20000&sleep_ms=300000"));
+    assert_eq!(status, 200, "{said}");
+    assert!(said.starts_with(&format!("burst: n={BURST} ")), "{said}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while api_states(&sched(port)).get("sleep") != Some(&BURST) {
+        assert!(Instant::now() < deadline, "the burst's goroutines never all slept: {}", sched(port));
+        thread::sleep(Duration::from_millis(200));
+    }
+
+    // The page, with a 60 s timeline so that the burst is in view.
+    let dom = dump_dom(port, "?window=60", 3000);
+    let api = sched(port);
+    assert_eq!(lanes(&dom), 2, "one lane per P (GOMAXPROCS=2)");
+    assert_eq!(attr(&dom, "lanes", "data-count"), 2);
+    assert_eq!(text(&dom, "gomaxprocs"), "2");
+    let (on_page, in_api) = (page_states(&dom), api_states(&api));
+    assert_eq!(on_page.get("sleep"), Some(&BURST), "the page shows the sleeping burst: {on_page:?}");
+    // Every count but those of the browser's own connections (their
+    // handlers run, or wait for the next request) is the same as the API's.
+    let settled = |m: &BTreeMap<String, u64>| -> BTreeMap<String, u64> {
+        m.iter().filter(|(k, _)| !matches!(k.as_str(), "running" | "runnable" | "IO wait" | "total")).map(|(k, v)| (k.clone(), *v)).collect()
+    };
+    assert_eq!(settled(&on_page), settled(&in_api), "page {on_page:?}, /api/sched {in_api:?}");
+    let bars = attr(&dom, "tl", "data-bars");
+    assert!(bars >= BURST, "a bar for each goroutine of the burst at least: {bars}");
+    // httpd's accept loop waits in the netpoller, at least.
+    assert!(text(&dom, "netpoll").parse::<u64>().is_ok_and(|n| n >= 1), "netpoll waiters: {}", text(&dom, "netpoll"));
+
+    // A screenshot, for people (the docs keep a current one).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shot: PathBuf = dir.join("dashboard.png");
+    let _ = std::fs::remove_file(&shot);
+    browse(port, "?window=60", &["--virtual-time-budget=2000", "--window-size=1400,900", &format!("--screenshot={}", shot.display())]);
+    let png = std::fs::read(&shot).expect("the screenshot");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "a real screenshot: {} bytes", png.len());
+
+    // GOMAXPROCS through the controls: the lanes fold.
+    let (status, said) = request(port, "POST", "/api/gomaxprocs?n=1");
+    assert_eq!((status, said.trim()), (200, "GOMAXPROCS: 2 -> 1"));
+    let dom = dump_dom(port, "", 1500);
+    assert_eq!(lanes(&dom), 1, "one lane after GOMAXPROCS=1");
+    assert_eq!(text(&dom, "gomaxprocs"), "1");
+
+    assert!(server.is_running(), "the kernel is still serving");
+}
