@@ -37,15 +37,21 @@ fn request(port: u16, method: &str, target: &str) -> (u16, String) {
     (status, body)
 }
 
-fn sched(port: u16) -> serde_json::Value {
-    let (status, body) = request(port, "GET", "/api/sched");
+/// A JSON endpoint's answer.
+fn api(port: u16, path: &str) -> serde_json::Value {
+    let (status, body) = request(port, "GET", path);
     assert_eq!(status, 200, "{body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("/api/sched is not JSON ({e}): {body}"))
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path} is not JSON ({e}): {body}"))
 }
 
-/// `/api/sched`'s goroutine counts by state.
-fn api_states(s: &serde_json::Value) -> BTreeMap<String, u64> {
-    let states = s["states"].as_array().expect("states");
+fn sched(port: u16) -> serde_json::Value {
+    api(port, "/api/sched")
+}
+
+/// `/api/goroutines`' counts by state.
+fn api_states(port: u16) -> BTreeMap<String, u64> {
+    let g = api(port, "/api/goroutines");
+    let states = g["states"].as_array().expect("states");
     states.iter().map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_u64().unwrap())).collect()
 }
 
@@ -146,6 +152,7 @@ fn dashboard_in_headless_chromium() {
         ("GET", "/api/trace?since=1&since=2", 400, "given twice"),
         ("GET", "/api/trace?until=1", 400, "unknown parameter"),
         ("GET", "/api/sched?x=1", 400, "takes none"),
+        ("GET", "/api/goroutines?n=1", 400, "takes none"),
         ("GET", "/api/burst?n=1", 405, "not allowed"),
         ("DELETE", "/api/sched", 405, "not allowed"),
         ("GET", "/api/nope", 404, "no endpoint"),
@@ -168,18 +175,17 @@ fn dashboard_in_headless_chromium() {
     assert_eq!(status, 200, "{said}");
     assert!(said.starts_with(&format!("burst: n={BURST} ")), "{said}");
     let deadline = Instant::now() + Duration::from_secs(120);
-    while api_states(&sched(port)).get("sleep") != Some(&BURST) {
-        assert!(Instant::now() < deadline, "the burst's goroutines never all slept: {}", sched(port));
+    while api_states(port).get("sleep") != Some(&BURST) {
+        assert!(Instant::now() < deadline, "the burst's goroutines never all slept: {:?}", api_states(port));
         thread::sleep(Duration::from_millis(200));
     }
 
     // The page, with a 60 s timeline so that the burst is in view.
     let dom = dump_dom(port, "?window=60", 3000);
-    let api = sched(port);
     assert_eq!(lanes(&dom), 2, "one lane per P (GOMAXPROCS=2)");
     assert_eq!(attr(&dom, "lanes", "data-count"), 2);
     assert_eq!(text(&dom, "gomaxprocs"), "2");
-    let (on_page, in_api) = (page_states(&dom), api_states(&api));
+    let (on_page, in_api) = (page_states(&dom), api_states(port));
     assert_eq!(on_page.get("sleep"), Some(&BURST), "the page shows the sleeping burst: {on_page:?}");
     // Every count but those of the browser's own connections (their
     // handlers run, or wait for the next request) is the same as the API's.
@@ -209,4 +215,165 @@ fn dashboard_in_headless_chromium() {
     assert_eq!(text(&dom, "gomaxprocs"), "1");
 
     assert!(server.is_running(), "the kernel is still serving");
+}
+
+/// Spawn-style work: `PROG=spawn`'s goroutines (200 rounds of work each),
+/// 100,000 of them in a burst through the controls, three bursts; the
+/// kernel's own time for them, in microseconds.
+fn spawn_work(port: u16) -> u64 {
+    (0..3)
+        .map(|_| {
+            let (status, said) = request(port, "POST", "/api/burst?n=100000&wait=1");
+            assert_eq!(status, 200, "{said}");
+            let us = said.trim().rsplit("elapsed_us=").next().and_then(|n| n.parse::<u64>().ok());
+            us.unwrap_or_else(|| panic!("no elapsed_us in {said:?}"))
+        })
+        .sum()
+}
+
+/// What the kernel has spent building the page's answers so far: (calls,
+/// microseconds) for `/api/sched`, `/api/trace` and `/api/goroutines`.
+fn kernel_cost(port: u16) -> [(f64, f64); 3] {
+    let c = &sched(port)["cost"];
+    let f = |k: &str| c[k].as_f64().unwrap();
+    ["sched", "trace", "goroutines"].map(|n| (f(&format!("{n}_calls")), f(&format!("{n}_us")) * f(&format!("{n}_calls"))))
+}
+
+/// Polls as the page does — `/api/sched` and `/api/trace?since=` every
+/// 100 ms on one keep-alive connection — until `stop` is set.
+fn poll_like_the_page(port: u16, stop: &std::sync::atomic::AtomicBool) {
+    use std::io::BufRead;
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+    let mut w = s;
+    let mut get = |target: &str| -> String {
+        write!(w, "GET {target} HTTP/1.1\r\nHost: gmpos\r\n\r\n").unwrap();
+        let mut len = 0;
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.strip_prefix("Content-Length: ") {
+                len = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; len];
+        r.read_exact(&mut body).unwrap();
+        String::from_utf8(body).unwrap()
+    };
+    let mut since = serde_json::from_str::<serde_json::Value>(&get("/api/sched")).unwrap()["tsc"].as_u64().unwrap();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let t = Instant::now();
+        get("/api/sched");
+        let tr: serde_json::Value = serde_json::from_str(&get(&format!("/api/trace?since={since}"))).unwrap();
+        since = tr["now"].as_u64().unwrap();
+        thread::sleep(Duration::from_millis(100).saturating_sub(t.elapsed()));
+    }
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Headless Chromium showing the page, kept open (remote debugging keeps
+/// it running) until `f` returns; returns `f`'s result once the page has
+/// made a few updates before it.
+fn with_page_open<R>(port: u16, f: impl FnOnce() -> R) -> R {
+    let profile = std::env::temp_dir().join(format!("gmpos-dashcost-{}", std::process::id()));
+    let mut chrome = Command::new(chromium())
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--remote-debugging-port=0"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let calls0 = kernel_cost(port)[0].0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while kernel_cost(port)[0].0 < calls0 + 10.0 {
+        assert!(Instant::now() < deadline, "the page never polled");
+        thread::sleep(Duration::from_millis(100));
+    }
+    let r = f();
+    chrome.kill().unwrap();
+    chrome.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    r
+}
+
+/// docs/dashboard.md's cost figures, under `ICOUNT=1` so that the kernel's
+/// times are exact instruction counts (one virtual ns per instruction),
+/// untouched by whatever else the host runs: spawn-style work timed by the
+/// kernel with no dashboard (before the trace was ever on), then in
+/// interleaved rounds with the trace ring on and nobody polling, with the
+/// page open in headless Chromium, and with the test polling as the page
+/// does; medians compared. The page polls ten times a second of real
+/// time, which is not ten per second of the guest's virtual time: the
+/// rate is measured (the kernel counts the answers) and reported.
+#[test]
+#[ignore]
+fn dashboard_cost() {
+    const ROUNDS: usize = 5;
+    const NCPU: f64 = 2.0;
+    let port = free_port();
+    let mut q = Qemu::new(NCPU as u32).args(["PROG=httpd"]);
+    q.forwards = vec![Forward::tcp(port, boot::HTTP_GUEST_PORT)];
+    q.timeout = Some(Duration::from_secs(1200));
+    q.icount = true;
+    let mut server = start_server(&q);
+    server.wait_for_line("httpd: listening on port 80", 300);
+
+    spawn_work(port); // warm up: the Gs' stacks are allocated once
+    let closed: Vec<u64> = (0..ROUNDS).map(|_| spawn_work(port)).collect();
+    let (mut ring, mut browser, mut poller) = (Vec::new(), Vec::new(), Vec::new());
+    let mut open = [(0.0, 0.0); 3]; // (calls, µs) of each endpoint while the page was open
+    let mut open_us = 0.0; // virtual time the page was open, µs
+    for _ in 0..ROUNDS {
+        ring.push(spawn_work(port));
+        with_page_open(port, || {
+            let before = kernel_cost(port);
+            let us = spawn_work(port);
+            let after = kernel_cost(port);
+            for i in 0..3 {
+                open[i].0 += after[i].0 - before[i].0;
+                open[i].1 += after[i].1 - before[i].1;
+            }
+            open_us += us as f64;
+            browser.push(us);
+        });
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        thread::scope(|s| {
+            s.spawn(|| poll_like_the_page(port, &stop));
+            thread::sleep(Duration::from_millis(500));
+            poller.push(spawn_work(port));
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+    let (a, r, b, p) = (median(closed.clone()), median(ring.clone()), median(browser.clone()), median(poller.clone()));
+    let pct = |x: u64, base: u64| (x as f64 / base as f64 - 1.0) * 100.0;
+    // Updates per second of virtual time, and one update's cost: /api/sched
+    // and /api/trace each time, /api/goroutines once a second.
+    let rate = open[0].0 / (open_us / 1e6);
+    let per = open.map(|(calls, us)| if calls > 0.0 { us / calls } else { 0.0 });
+    let update_us = per[0] + per[1] + per[2] * open[2].0 / open[0].0.max(1.0);
+    let at_10 = (per[0] + per[1]) * 10.0 + per[2];
+    eprintln!("dashboard cost (ICOUNT=1, SMP=2): 3 bursts of 100,000 spawn-style goroutines per round, virtual us = instructions / 1000");
+    eprintln!("  no dashboard, trace off:   {closed:?} median {a}");
+    eprintln!("  trace ring on, no client:  {ring:?} median {r} ({:+.1} % vs trace off)", pct(r, a));
+    eprintln!("  page open in Chromium:     {browser:?} median {b} ({:+.1} % vs ring on, {:+.1} % vs off)", pct(b, r), pct(b, a));
+    eprintln!("  test polling like the page:{poller:?} median {p} ({:+.1} % vs ring on, {:+.1} % vs off)", pct(p, r), pct(p, a));
+    eprintln!(
+        "  while the page was open: {rate:.1} updates per virtual second; per call: /api/sched {:.0} us, /api/trace {:.0} us, \
+         /api/goroutines {:.0} us ({:.0} calls); one update {update_us:.0} us",
+        per[0], per[1], per[2], open[2].0
+    );
+    eprintln!(
+        "  at 10 updates/s: {at_10:.0} us of kernel time per second = {:.2} % of the {NCPU} CPUs",
+        at_10 / 1e6 / NCPU * 100.0
+    );
+    drop(server);
 }

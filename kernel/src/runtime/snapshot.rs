@@ -1,9 +1,11 @@
 //! A read-only picture of the scheduler for the live dashboard: every P
-//! with its G, run queue and counters, every M, and the goroutines counted
-//! by status and wait reason. Go has no such call (its `schedtrace` prints
-//! similar numbers); like `schedtrace`, it reads everything with relaxed
-//! loads while the other cores run, without stopping anybody: a picture of
-//! recent values, not one consistent instant.
+//! with its G, run queue and counters, every M ([`snapshot`]), and the
+//! goroutines counted by status and wait reason ([`goroutine_states`],
+//! apart because it walks every G ever made, dead ones too, which costs
+//! milliseconds once there are 100,000). Go has no such call (its
+//! `schedtrace` prints similar numbers); like `schedtrace`, it reads
+//! everything with relaxed loads while the other cores run, without
+//! stopping anybody: a picture of recent values, not one consistent instant.
 
 use alloc::vec::Vec;
 use core::ptr::NonNull;
@@ -63,9 +65,6 @@ pub struct Snapshot {
     pub nmidle: u32,
     pub ps: Vec<PView>,
     pub ms: Vec<MView>,
-    /// Live goroutines by state: running, runnable, syscall, preempted, and
-    /// one entry per wait reason; zero counts left out.
-    pub states: Vec<(&'static str, u64)>,
     /// Goroutines parked in the netpoller.
     pub netpoll_waiters: usize,
 }
@@ -140,13 +139,13 @@ pub fn snapshot() -> Snapshot {
         nmidle: s.nmidle.load(Ordering::Relaxed),
         ps,
         ms,
-        states: states(),
         netpoll_waiters: super::waiters(),
     }
 }
 
-/// Live goroutines counted by status, and the waiting ones by wait reason.
-fn states() -> Vec<(&'static str, u64)> {
+/// Live goroutines counted by state: running, runnable, syscall,
+/// preempted, and the waiting ones by wait reason; zero counts left out.
+pub fn goroutine_states() -> Vec<(&'static str, u64)> {
     let (mut running, mut runnable, mut syscall, mut preempted) = (0, 0, 0, 0);
     let mut waiting = [0u64; WaitReason::ALL.len()];
     for_each_g(|g| match g.status() {

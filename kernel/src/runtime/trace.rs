@@ -96,7 +96,8 @@ use crate::arch::qemu::{self, ExitCode};
 use crate::arch::{cpu, time};
 use crate::drivers::serial;
 
-/// Events each core can hold (16 bytes each: 8 MiB per core).
+/// Events each core can hold (16 bytes each: 8 MiB per core). A power of
+/// two, as [`RING_EVENTS_PER_CPU`] is (`events_since` masks indices).
 pub const EVENTS_PER_CPU: usize = 1 << 19;
 
 /// Events each core's ring holds in continuous mode (16 bytes each: 1 MiB
@@ -243,7 +244,8 @@ fn record(kind: Ev, p: u64, aux: u64, arg: u64) {
     let Some(buffers) = buffers() else { return };
     let Some(buf) = buffers.cpus.get(cpu::current().id) else { return };
     let i = buf.head.fetch_add(1, Ordering::Relaxed);
-    let i = if buffers.ring { i % buf.slots.len() } else { i };
+    // The ring's length is a power of two: a mask, not a division.
+    let i = if buffers.ring { i & (buf.slots.len() - 1) } else { i };
     let Some(slot) = buf.slots.get(i) else { return };
     // The writer's half of the seqlock (see "Memory ordering").
     slot.word.store(0, Ordering::Relaxed);
@@ -487,6 +489,11 @@ const OUT_OF_ORDER_TSC: u64 = 1 << 20;
 /// left for the next call. A reader on any core, lock-free (see "Memory
 /// ordering"); an event still being written is left out. Empty when
 /// tracing is off.
+///
+/// Each core's events are in time order but for an interrupt's few, so a
+/// binary search finds the first one after `since` (less a margin for
+/// those), and only the events returned are read: the cost does not grow
+/// with the buffer.
 pub fn events_since(since: u64, max: usize) -> (Vec<Event>, bool) {
     let mut out = Vec::new();
     let Some(buffers) = buffers() else { return (out, false) };
@@ -495,24 +502,26 @@ pub fn events_since(since: u64, max: usize) -> (Vec<Event>, bool) {
     for buf in buffers.cpus.iter() {
         let head = buf.head.load(Ordering::Relaxed);
         let len = buf.slots.len();
-        // Newest first, one lap at most, until older than `since`; then
-        // keep this core's oldest `max`.
-        let (newest, oldest) = if buffers.ring { (head, head.saturating_sub(len)) } else { (head.min(len), 0) };
-        let start = out.len();
-        for i in (oldest..newest).rev() {
-            let Some((tsc, word)) = buf.slots[i % len].read() else { continue };
-            if tsc < floor {
-                break;
-            }
-            if tsc > since {
-                out.push(Event { tsc, kind: word as u8, p: (word >> 8) as u8, aux: (word >> 16) as u16, arg: (word >> 32) as u32 });
-            }
+        let (end, oldest) = if buffers.ring { (head, head.saturating_sub(len)) } else { (head.min(len), 0) };
+        let slot = |i: usize| buf.slots[i & (len - 1)].read();
+        // The first slot at or after `floor` (an unreadable slot, being
+        // written, counts as new).
+        let (mut lo, mut hi) = (oldest, end);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if slot(mid).is_some_and(|(tsc, _)| tsc < floor) { lo = mid + 1 } else { hi = mid }
         }
-        let mine = out.len() - start;
-        if mine > max {
-            // The slice holds this core's events newest first.
-            out.drain(start..start + mine - max);
-            more = true;
+        let mut taken = 0;
+        for i in lo..end {
+            let Some((tsc, word)) = slot(i) else { continue };
+            if tsc > since {
+                if taken == max {
+                    more = true;
+                    break;
+                }
+                out.push(Event { tsc, kind: word as u8, p: (word >> 8) as u8, aux: (word >> 16) as u16, arg: (word >> 32) as u32 });
+                taken += 1;
+            }
         }
     }
     out.sort_unstable_by_key(|e| e.tsc);

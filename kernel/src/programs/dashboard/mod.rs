@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `GET /` | the page ([`page`]: `page.html`, with inline CSS and JavaScript and no other resource; httpd serves it) |
 //! | `GET /api/sched` | the scheduler's state as JSON ([`state`]) |
+//! | `GET /api/goroutines` | the goroutines by state, as JSON |
 //! | `GET /api/trace?since=TSC` | the execution trace's events after `since` ([`events`]) |
 //! | `POST /api/burst?n=&work=&sleep_ms=&wait=` | spawn a burst on one P ([`controls`]) |
 //! | `POST /api/hogs?n=` | run exactly `n` CPU hogs |
@@ -45,11 +46,13 @@ pub type Reply = (u16, &'static str, String);
 const JSON: &str = "application/json";
 const TEXT: &str = "text/plain; charset=utf-8";
 
-/// What building the answers to `/api/sched` and `/api/trace` cost the
-/// kernel so far: calls and TSC ticks (the dashboard shows its own cost).
-static COST: [(AtomicU64, AtomicU64); 2] = [(AtomicU64::new(0), AtomicU64::new(0)), (AtomicU64::new(0), AtomicU64::new(0))];
+/// What building the answers to `/api/sched`, `/api/trace` and
+/// `/api/goroutines` cost the kernel so far: calls and TSC ticks (the
+/// dashboard shows its own cost).
+static COST: [(AtomicU64, AtomicU64); 3] = [const { (AtomicU64::new(0), AtomicU64::new(0)) }; 3];
 const COST_SCHED: usize = 0;
 const COST_TRACE: usize = 1;
+const COST_GOROUTINES: usize = 2;
 
 /// Runs `f`, adding its duration to `COST[which]`. With preemption off, so
 /// that the figure is the time spent building the answer, not time the
@@ -76,13 +79,14 @@ pub fn route(method: &str, target: &str) -> Option<Reply> {
     let (get, post) = (method == "GET" || method == "HEAD", method == "POST");
     let bad = |status, message: String| Some((status, TEXT, message + "\n"));
     let reply = match path {
-        "/api/sched" if get => costed(COST_SCHED, || state::reply(query)),
+        "/api/sched" if get => costed(COST_SCHED, || state::reply(query, state::json)),
+        "/api/goroutines" if get => costed(COST_GOROUTINES, || state::reply(query, state::goroutines_json)),
         "/api/trace" if get => costed(COST_TRACE, || events::json(query).unwrap_or_else(|(status, m)| (status, TEXT, m + "\n"))),
         "/api/dump" if get => controls::dump(query),
         "/api/burst" if post => controls::burst(query),
         "/api/hogs" if post => controls::hogs(query),
         "/api/gomaxprocs" if post => controls::gomaxprocs(query),
-        "/api/sched" | "/api/trace" | "/api/dump" | "/api/burst" | "/api/hogs" | "/api/gomaxprocs" => {
+        "/api/sched" | "/api/goroutines" | "/api/trace" | "/api/dump" | "/api/burst" | "/api/hogs" | "/api/gomaxprocs" => {
             return bad(405, format!("{method} is not allowed on {path}"));
         }
         p if p.starts_with("/api/") => return bad(404, format!("no endpoint {p}")),

@@ -1,12 +1,13 @@
 //! `/api/sched`: the scheduler's state as JSON, everything the page's lanes
-//! show (the fields are documented in docs/dashboard.md).
+//! show, and `/api/goroutines`: the goroutines by state (the fields are
+//! documented in docs/dashboard.md).
 
 use alloc::string::String;
 use core::fmt::{self, Display, Formatter, Write};
 
 use super::super::http::query_numbers;
-use super::{COST_SCHED, COST_TRACE, JSON, Reply, TEXT, controls, cost};
-use crate::runtime::snapshot::snapshot;
+use super::{COST_GOROUTINES, COST_SCHED, COST_TRACE, JSON, Reply, TEXT, controls, cost};
+use crate::runtime::{self, snapshot::{goroutine_states, snapshot}};
 
 /// A number or JSON's `null`.
 struct Opt<T>(Option<T>);
@@ -32,12 +33,25 @@ fn array<T>(j: &mut String, items: impl IntoIterator<Item = T>, mut item: impl F
     j.push(']');
 }
 
-/// The answer to `GET /api/sched` (which takes no parameters).
-pub fn reply(query: &str) -> Reply {
+/// The answer to `GET /api/sched` or `/api/goroutines`: `json()`, if the
+/// query is empty, as both take no parameters.
+pub fn reply(query: &str, json: fn() -> String) -> Reply {
     match query_numbers(query, []) {
         Ok(_) => (200, JSON, json()),
         Err(message) => (400, TEXT, message + "\n"),
     }
+}
+
+/// The goroutines right now: their number, how many wait in the
+/// netpoller, and the counts by state, as `[name, count]` pairs.
+pub fn goroutines_json() -> String {
+    let mut j = String::with_capacity(256);
+    let _ = write!(j, "{{\"goroutines\":{},\"netpoll_waiters\":{},\"states\":", runtime::num_goroutine(), runtime::waiters());
+    array(&mut j, goroutine_states(), |j, (name, n)| {
+        let _ = write!(j, "[\"{name}\",{n}]");
+    });
+    j.push('}');
+    j
 }
 
 /// The state right now, as one JSON object.
@@ -94,14 +108,12 @@ pub fn json() -> String {
             m.blocked
         );
     });
-    j.push_str(",\"states\":");
-    array(&mut j, &s.states, |j, (name, n)| {
-        let _ = write!(j, "[\"{name}\",{n}]");
-    });
-    let ((sched_us, sched_calls), (trace_us, trace_calls)) = (cost(COST_SCHED), cost(COST_TRACE));
-    let _ = write!(
-        j,
-        ",\"cost\":{{\"sched_calls\":{sched_calls},\"sched_us\":{sched_us:.1},\"trace_calls\":{trace_calls},\"trace_us\":{trace_us:.1}}}}}"
-    );
+    j.push_str(",\"cost\":{");
+    for (i, (name, which)) in [("sched", COST_SCHED), ("trace", COST_TRACE), ("goroutines", COST_GOROUTINES)].into_iter().enumerate() {
+        let (us, calls) = cost(which);
+        let sep = if i == 0 { "" } else { "," };
+        let _ = write!(j, "{sep}\"{name}_calls\":{calls},\"{name}_us\":{us:.1}");
+    }
+    j.push_str("}}");
     j
 }
