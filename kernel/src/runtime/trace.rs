@@ -18,10 +18,11 @@
 //! - **until full** (`GODEBUG=trace=1`, [`start`]): [`EVENTS_PER_CPU`]
 //!   events per core; events beyond that are counted as lost, and the whole
 //!   trace is sent at the end ([`flush`]).
-//! - **continuous** ([`start_continuous`], what the dashboard turns on): a
-//!   ring of [`RING_EVENTS_PER_CPU`] events per core, where a new event
-//!   overwrites the oldest; [`events_since`] reads the recent ones while
-//!   the kernel runs, and nothing is sent at the end.
+//! - **continuous** ([`start_continuous`], what the dashboard turns on
+//!   while a page is open, and off with [`stop_continuous`]): a ring of
+//!   [`RING_EVENTS_PER_CPU`] events per core, where a new event overwrites
+//!   the oldest; [`events_since`] reads the recent ones while the kernel
+//!   runs, and nothing is sent at the end.
 //!
 //! # Memory ordering
 //!
@@ -216,21 +217,32 @@ pub fn start(ncpu: usize) {
 }
 
 /// Turns continuous tracing on, into a ring per core, while the kernel
-/// runs (once; a trace already on, of either kind, stays as it is).
-/// Returns an error, and leaves tracing off, when the heap cannot hold the
-/// rings.
+/// runs: the first call allocates the rings, later ones turn recording on
+/// again after [`stop_continuous`]. A trace until full (`GODEBUG=trace=1`)
+/// is left as it is: readers read its buffers. Returns an error, and
+/// leaves tracing off, when the heap cannot hold the rings.
 pub fn start_continuous() -> Result<(), String> {
     let ncpu = super::sched::sched().allm.len();
-    if BUFFERS.call_once(|| allocate(ncpu, RING_EVENTS_PER_CPU, true)).is_err() {
+    let Ok(buffers) = BUFFERS.call_once(|| allocate(ncpu, RING_EVENTS_PER_CPU, true)) else {
         return Err(format!(
             "the trace rings need {} KiB of heap per core, and the heap is full",
             RING_EVENTS_PER_CPU * size_of::<Slot>() >> 10
         ));
+    };
+    if buffers.ring {
+        // Release: a hook that sees ENABLED also finds BUFFERS (whose `get`
+        // is an Acquire load of its own, so this is belt and braces).
+        ENABLED.store(true, Ordering::Release);
     }
-    // Release: a hook that sees ENABLED also finds BUFFERS (whose `get` is
-    // an Acquire load of its own, so this is belt and braces).
-    ENABLED.store(true, Ordering::Release);
     Ok(())
+}
+
+/// Stops recording into the rings (they keep their events, and
+/// [`start_continuous`] resumes); does nothing to a trace until full.
+pub fn stop_continuous() {
+    if buffers().is_some_and(|b| b.ring) {
+        ENABLED.store(false, Ordering::Relaxed);
+    }
 }
 
 #[inline(always)]

@@ -1,39 +1,103 @@
 //! `/api/trace?since=TSC`: the execution trace's events after `since`, as
-//! JSON, for the page's timeline. The first request turns the continuous
-//! trace on (`trace::start_continuous`: a ring per core), so a kernel whose
-//! dashboard is never opened never pays for tracing.
+//! JSON, for the page's timeline.
+//!
+//! The trace runs only while someone looks: the first request turns the
+//! continuous trace on (`trace::start_continuous`: a ring per core), and a
+//! runtime timer turns it off again once no request has come for
+//! [`IDLE_OFF_NS`]. A kernel whose dashboard is closed records nothing.
+//! (If a request races the timer that turns the trace off, the next
+//! request, 100 ms later, turns it back on.)
 
 use alloc::format;
 use alloc::string::String;
-use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::super::http::query_numbers;
 use super::{JSON, Reply};
-use crate::arch::time::{rdtsc, tsc_hz};
-use crate::runtime::trace;
+use crate::arch::time::{nanotime, rdtsc, tsc_hz};
+use crate::runtime::{time, trace};
 
 /// The most events one answer carries (the oldest after `since`; `more`
 /// says that newer ones wait for the next request, from the last event's
-/// timestamp). About 30 bytes each in JSON.
-pub const MAX_EVENTS: usize = 4000;
+/// timestamp). About 15 bytes each in JSON.
+pub const MAX_EVENTS: usize = 2000;
 
-/// The answer, or an error status and message.
+/// How long the trace stays on after the last request, and how often the
+/// timer looks.
+const IDLE_OFF_NS: u64 = 3_000_000_000;
+const WATCH_NS: u64 = 1_000_000_000;
+
+/// When the last request came (nanotime), and whether the timer runs.
+static LAST_REQUEST: AtomicU64 = AtomicU64::new(0);
+static WATCHING: AtomicBool = AtomicBool::new(false);
+
+/// The timer's function: turns the trace off after [`IDLE_OFF_NS`] without
+/// a request, or looks again in [`WATCH_NS`].
+fn watch(_: usize) {
+    let now = nanotime();
+    if now.saturating_sub(LAST_REQUEST.load(Ordering::Relaxed)) > IDLE_OFF_NS {
+        trace::stop_continuous();
+        WATCHING.store(false, Ordering::Relaxed);
+    } else {
+        time::start_timer(now + WATCH_NS, watch, 0);
+    }
+}
+
+/// The answer, or an error status and message. The events are arrays
+/// `[dt, kind, p, aux, arg]`, `dt` in TSC ticks after the previous event
+/// (after `t0` for the first): small numbers, so a short answer.
 pub fn json(query: &str) -> Result<Reply, (u16, String)> {
     let [since] = query_numbers(query, ["since"]).map_err(|m| (400, m))?;
     let since = since.ok_or((400, String::from("since= is required: a TSC value (/api/sched's \"tsc\")")))?;
-    trace::start_continuous().map_err(|m| (503, m))?;
     let now = rdtsc();
     // A second of slack: the cores' TSCs may differ a little.
     if since > now + tsc_hz() {
         return Err((400, format!("since={since} is in the future (now {now})")));
     }
+    LAST_REQUEST.store(nanotime(), Ordering::Relaxed);
+    trace::start_continuous().map_err(|m| (503, m))?;
+    if !WATCHING.swap(true, Ordering::Relaxed) {
+        time::start_timer(nanotime() + WATCH_NS, watch, 0);
+    }
     let (events, more) = trace::events_since(since, MAX_EVENTS);
-    let mut j = String::with_capacity(64 + events.len() * 32);
-    let _ = write!(j, "{{\"now\":{now},\"tsc_hz\":{},\"more\":{more},\"events\":[", tsc_hz());
+    let t0 = events.first().map_or(since, |e| e.tsc);
+    let mut j = String::with_capacity(96 + events.len() * 16);
+    j.push_str("{\"now\":");
+    push_u64(&mut j, now);
+    j.push_str(",\"tsc_hz\":");
+    push_u64(&mut j, tsc_hz());
+    j.push_str(if more { ",\"more\":true,\"t0\":" } else { ",\"more\":false,\"t0\":" });
+    push_u64(&mut j, t0);
+    j.push_str(",\"events\":[");
+    let mut prev = t0;
     for (i, e) in events.iter().enumerate() {
-        let sep = if i == 0 { "" } else { "," };
-        let _ = write!(j, "{sep}[{},{},{},{},{}]", e.tsc, e.kind, e.p, e.aux, e.arg);
+        j.push_str(if i == 0 { "[" } else { ",[" });
+        for (k, v) in [e.tsc - prev, e.kind as u64, e.p as u64, e.aux as u64, e.arg as u64].into_iter().enumerate() {
+            if k > 0 {
+                j.push(',');
+            }
+            push_u64(&mut j, v);
+        }
+        j.push(']');
+        prev = e.tsc;
     }
     j.push_str("]}");
     Ok((200, JSON, j))
+}
+
+/// Appends `v` in decimal: the events are most of the dashboard's bytes,
+/// and this is several times cheaper than `core::fmt`.
+fn push_u64(j: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // The bytes are ASCII digits.
+    j.push_str(core::str::from_utf8(&digits[i..]).unwrap_or("0"));
 }
