@@ -152,6 +152,11 @@ const NO_P: u64 = 0xff;
 
 /// Whether events are recorded. Read by every hook.
 static ENABLED: AtomicBool = AtomicBool::new(false);
+/// Whether `GoCreate` is recorded too (read by its hook instead of
+/// [`ENABLED`]): by a trace until full, not by the continuous one, whose
+/// reader (the dashboard) draws no creations — on spawn-heavy work they
+/// are a third of the events.
+static CREATE: AtomicBool = AtomicBool::new(false);
 
 struct Slot {
     tsc: AtomicU64,
@@ -178,14 +183,18 @@ struct Buffer {
 struct Buffers {
     /// Continuous mode: slots are reused, and nothing is sent at the end.
     ring: bool,
+    /// What a claimed index is masked with: the ring's length less one (a
+    /// power of two), or all ones until full (indices past the end are
+    /// lost events).
+    mask: usize,
     cpus: Box<[Buffer]>,
 }
 
 static BUFFERS: spin::Once<Result<Buffers, ()>> = spin::Once::new();
 static FLUSHED: AtomicBool = AtomicBool::new(false);
 
-/// Allocates `per_cpu` slots for each of `ncpu` cores, or fails when the
-/// heap cannot hold them.
+/// Allocates `per_cpu` slots (a power of two) for each of `ncpu` cores, or
+/// fails when the heap cannot hold them.
 fn allocate(ncpu: usize, per_cpu: usize, ring: bool) -> Result<Buffers, ()> {
     let cpus = (0..ncpu)
         .map(|_| {
@@ -195,7 +204,7 @@ fn allocate(ncpu: usize, per_cpu: usize, ring: bool) -> Result<Buffers, ()> {
             Ok(Buffer { head: AtomicUsize::new(0), slots: slots.into_boxed_slice() })
         })
         .collect::<Result<_, ()>>()?;
-    Ok(Buffers { ring, cpus })
+    Ok(Buffers { ring, mask: if ring { per_cpu - 1 } else { usize::MAX }, cpus })
 }
 
 fn buffers() -> Option<&'static Buffers> {
@@ -213,6 +222,7 @@ pub fn start(ncpu: usize) {
         );
         qemu::exit(ExitCode::Failure);
     }
+    CREATE.store(true, Ordering::Release);
     ENABLED.store(true, Ordering::Release);
 }
 
@@ -250,20 +260,24 @@ fn on() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
+/// An event's word: `kind | p<<8 | aux<<16 | arg<<32`. Inlined into the
+/// hooks, where the constant parts fold.
+#[inline(always)]
+fn word(kind: Ev, p: u64, aux: u64, arg: u64) -> u64 {
+    kind as u64 | (p & 0xff) << 8 | (aux & 0xffff) << 16 | (arg & 0xffff_ffff) << 32
+}
+
 #[cold]
 #[inline(never)]
-fn record(kind: Ev, p: u64, aux: u64, arg: u64) {
+fn record(word: u64) {
     let Some(buffers) = buffers() else { return };
     let Some(buf) = buffers.cpus.get(cpu::current().id) else { return };
-    let i = buf.head.fetch_add(1, Ordering::Relaxed);
-    // The ring's length is a power of two: a mask, not a division.
-    let i = if buffers.ring { i & (buf.slots.len() - 1) } else { i };
+    let i = buf.head.fetch_add(1, Ordering::Relaxed) & buffers.mask;
     let Some(slot) = buf.slots.get(i) else { return };
     // The writer's half of the seqlock (see "Memory ordering").
     slot.word.store(0, Ordering::Relaxed);
     fence(Ordering::Release);
     slot.tsc.store(time::rdtsc(), Ordering::Relaxed);
-    let word = kind as u64 | (p & 0xff) << 8 | (aux & 0xffff) << 16 | (arg & 0xffff_ffff) << 32;
     slot.word.store(word, Ordering::Release);
 }
 
@@ -271,11 +285,12 @@ fn goid(g: &G) -> u64 {
     g.goid.load(Ordering::Relaxed)
 }
 
-/// Hook: `newproc` created the G `goid` on `pp`.
+/// Hook: `newproc` created the G `goid` on `pp` (not recorded by a
+/// continuous trace: see [`CREATE`]).
 #[inline(always)]
 pub fn go_create(pp: &P, goid: u64) {
-    if on() {
-        record(Ev::GoCreate, pp.id as u64, 0, goid);
+    if CREATE.load(Ordering::Relaxed) {
+        record(word(Ev::GoCreate, pp.id as u64, 0, goid));
     }
 }
 
@@ -283,7 +298,7 @@ pub fn go_create(pp: &P, goid: u64) {
 #[inline(always)]
 pub fn go_start(pp: &P, g: &G) {
     if on() {
-        record(Ev::GoStart, pp.id as u64, 0, goid(g));
+        record(word(Ev::GoStart, pp.id as u64, 0, goid(g)));
     }
 }
 
@@ -291,7 +306,7 @@ pub fn go_start(pp: &P, g: &G) {
 #[inline(always)]
 pub fn go_end(pp: &P, g: &G) {
     if on() {
-        record(Ev::GoEnd, pp.id as u64, 0, goid(g));
+        record(word(Ev::GoEnd, pp.id as u64, 0, goid(g)));
     }
 }
 
@@ -299,7 +314,7 @@ pub fn go_end(pp: &P, g: &G) {
 #[inline(always)]
 pub fn go_block(g: &G) {
     if on() {
-        record(Ev::GoBlock, current_p(), g.waitreason() as u64, goid(g));
+        record(word(Ev::GoBlock, current_p(), g.waitreason() as u64, goid(g)));
     }
 }
 
@@ -307,7 +322,7 @@ pub fn go_block(g: &G) {
 #[inline(always)]
 pub fn go_unblock(pp: &P, g: &G) {
     if on() {
-        record(Ev::GoUnblock, pp.id as u64, 0, goid(g));
+        record(word(Ev::GoUnblock, pp.id as u64, 0, goid(g)));
     }
 }
 
@@ -315,7 +330,7 @@ pub fn go_unblock(pp: &P, g: &G) {
 #[inline(always)]
 pub fn go_sched(g: &G) {
     if on() {
-        record(Ev::GoSched, current_p(), 0, goid(g));
+        record(word(Ev::GoSched, current_p(), 0, goid(g)));
     }
 }
 
@@ -323,7 +338,7 @@ pub fn go_sched(g: &G) {
 #[inline(always)]
 pub fn go_preempt(g: &G) {
     if on() {
-        record(Ev::GoPreempt, current_p(), 0, goid(g));
+        record(word(Ev::GoPreempt, current_p(), 0, goid(g)));
     }
 }
 
@@ -331,7 +346,7 @@ pub fn go_preempt(g: &G) {
 #[inline(always)]
 pub fn steal(thief: &P, victim: usize, count: u32) {
     if on() {
-        record(Ev::Steal, thief.id as u64, victim as u64, count as u64);
+        record(word(Ev::Steal, thief.id as u64, victim as u64, count as u64));
     }
 }
 
@@ -339,7 +354,7 @@ pub fn steal(thief: &P, victim: usize, count: u32) {
 #[inline(always)]
 pub fn syscall_enter(pp: &P, g: &G) {
     if on() {
-        record(Ev::SyscallEnter, pp.id as u64, 0, goid(g));
+        record(word(Ev::SyscallEnter, pp.id as u64, 0, goid(g)));
     }
 }
 
@@ -347,7 +362,7 @@ pub fn syscall_enter(pp: &P, g: &G) {
 #[inline(always)]
 pub fn syscall_exit(pp: Option<&P>, g: &G) {
     if on() {
-        record(Ev::SyscallExit, pp.map_or(NO_P, |pp| pp.id as u64), 0, goid(g));
+        record(word(Ev::SyscallExit, pp.map_or(NO_P, |pp| pp.id as u64), 0, goid(g)));
     }
 }
 
@@ -355,7 +370,7 @@ pub fn syscall_exit(pp: Option<&P>, g: &G) {
 #[inline(always)]
 pub fn proc_start(pp: &P) {
     if on() {
-        record(Ev::ProcStart, pp.id as u64, 0, 0);
+        record(word(Ev::ProcStart, pp.id as u64, 0, 0));
     }
 }
 
@@ -363,7 +378,7 @@ pub fn proc_start(pp: &P) {
 #[inline(always)]
 pub fn proc_stop(pp: &P) {
     if on() {
-        record(Ev::ProcStop, pp.id as u64, 0, 0);
+        record(word(Ev::ProcStop, pp.id as u64, 0, 0));
     }
 }
 
@@ -371,7 +386,7 @@ pub fn proc_stop(pp: &P) {
 #[inline(always)]
 pub fn handoff(pp: &P) {
     if on() {
-        record(Ev::Handoff, pp.id as u64, 0, 0);
+        record(word(Ev::Handoff, pp.id as u64, 0, 0));
     }
 }
 
@@ -379,7 +394,7 @@ pub fn handoff(pp: &P) {
 #[inline(always)]
 pub fn timer_fire(pp: &P) {
     if on() {
-        record(Ev::TimerFire, pp.id as u64, 0, 0);
+        record(word(Ev::TimerFire, pp.id as u64, 0, 0));
     }
 }
 
@@ -388,7 +403,7 @@ pub fn timer_fire(pp: &P) {
 #[inline(always)]
 pub fn netpoll_wake(g: &G) {
     if on() {
-        record(Ev::NetpollWake, current_p(), 0, goid(g));
+        record(word(Ev::NetpollWake, current_p(), 0, goid(g)));
     }
 }
 
@@ -398,7 +413,7 @@ pub fn netpoll_wake(g: &G) {
 #[inline(always)]
 pub fn mark(value: u64) {
     if on() {
-        record(Ev::Mark, current_p(), 0, value);
+        record(word(Ev::Mark, current_p(), 0, value));
     }
 }
 
@@ -436,6 +451,7 @@ pub fn flush(wait_idle: bool) {
         core::hint::spin_loop();
     }
     ENABLED.store(false, Ordering::Relaxed);
+    CREATE.store(false, Ordering::Relaxed);
     if !serial::trace_port_init() {
         crate::println!("trace: no second serial port (COM2): the trace is lost; run with `make trace`");
         return;
