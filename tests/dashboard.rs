@@ -328,20 +328,16 @@ fn dashboard_cost() {
 
     spawn_work(port); // warm up: the Gs' stacks are allocated once
     let (mut closed, mut browser, mut poller) = (Vec::new(), Vec::new(), Vec::new());
-    let mut open = [(0.0, 0.0); 3]; // (calls, µs) of each endpoint while the page was open
+    let mut open = 0.0; // /api/sched calls while the page was open
     let mut open_us = 0.0; // virtual time the page was open, µs
     for _ in 0..ROUNDS {
         // Nobody has polled for more than IDLE_OFF_NS (3 s): the trace is off.
         thread::sleep(Duration::from_secs(4));
         closed.push(spawn_work(port));
         with_page_open(port, || {
-            let before = kernel_cost(port);
+            let before = kernel_cost(port)[0].0;
             let us = spawn_work(port);
-            let after = kernel_cost(port);
-            for i in 0..3 {
-                open[i].0 += after[i].0 - before[i].0;
-                open[i].1 += after[i].1 - before[i].1;
-            }
+            open += kernel_cost(port)[0].0 - before;
             open_us += us as f64;
             browser.push(us);
         });
@@ -357,21 +353,42 @@ fn dashboard_cost() {
     let pct = |x: u64| (x as f64 / a as f64 - 1.0) * 100.0;
     // Updates per second of virtual time, and one update's cost: /api/sched
     // and /api/trace each time, /api/goroutines once a second.
-    let rate = open[0].0 / (open_us / 1e6);
-    let per = open.map(|(calls, us)| if calls > 0.0 { us / calls } else { 0.0 });
-    let at_10 = (per[0] + per[1]) * 10.0 + per[2];
+    let rate = open / (open_us / 1e6);
     eprintln!("dashboard cost (ICOUNT=1, SMP=2): 3 bursts of 100,000 spawn-style goroutines per round, virtual us = instructions / 1000");
     eprintln!("  no dashboard (trace off):  {closed:?} median {a}");
     eprintln!("  page open in Chromium:     {browser:?} median {b} ({:+.1} %)", pct(b));
     eprintln!("  test polling like the page:{poller:?} median {p} ({:+.1} %)", pct(p));
+    eprintln!("  the page made {rate:.1} updates per virtual second");
+    drop(server);
+
+    // One update's cost, exactly: on one vCPU under icount a virtual µs is
+    // 1000 of the handler's own instructions. After a burst of 100,000
+    // goroutines (the rings are full, 100,000 Gs exist): each endpoint five
+    // times, /api/trace answering a full 2000 events each time.
+    let port = free_port();
+    let mut q = Qemu::new(1).args(["PROG=httpd"]);
+    q.forwards = vec![Forward::tcp(port, boot::HTTP_GUEST_PORT)];
+    q.timeout = Some(Duration::from_secs(600));
+    q.icount = true;
+    let mut server = start_server(&q);
+    server.wait_for_line("httpd: listening on port 80", 300);
+    let t0 = sched(port)["tsc"].as_u64().unwrap();
+    assert_eq!(request(port, "GET", &format!("/api/trace?since={t0}")).0, 200);
+    spawn_work(port);
+    let before = kernel_cost(port);
+    for _ in 0..5 {
+        let tr = api(port, &format!("/api/trace?since={t0}"));
+        assert_eq!(tr["events"].as_array().unwrap().len(), 2000, "a full answer");
+        api(port, "/api/goroutines");
+        sched(port);
+    }
+    let after = kernel_cost(port);
+    let per: Vec<f64> = (0..3).map(|i| (after[i].1 - before[i].1) / (after[i].0 - before[i].0)).collect();
+    let at_10 = (per[0] + per[1]) * 10.0 + per[2];
     eprintln!(
-        "  while the page was open: {rate:.1} updates per virtual second; per call: /api/sched {:.0} us, \
-         /api/trace {:.0} us, /api/goroutines {:.0} us ({:.0} calls)",
-        per[0], per[1], per[2], open[2].0
-    );
-    eprintln!(
-        "  at 10 updates/s: {at_10:.0} us of virtual time per second = {:.2} % of the {NCPU} CPUs",
-        at_10 / 1e6 / NCPU * 100.0
+        "  one update (1 vCPU, exact): /api/sched {:.0} us, /api/trace with 2000 events {:.0} us, /api/goroutines \
+         (100,000 Gs, once a second) {:.0} us; at 10 updates/s {at_10:.0} us per second = {:.2} % of one CPU",
+        per[0], per[1], per[2], at_10 / 1e4
     );
     drop(server);
 }

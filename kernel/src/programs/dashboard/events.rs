@@ -62,42 +62,74 @@ pub fn json(query: &str) -> Result<Reply, (u16, String)> {
     let (events, more) = trace::events_since(since, MAX_EVENTS);
     let t0 = events.first().map_or(since, |e| e.tsc);
     let mut j = String::with_capacity(96 + events.len() * 16);
+    let head = [(",\"tsc_hz\":", tsc_hz()), (if more { ",\"more\":true,\"t0\":" } else { ",\"more\":false,\"t0\":" }, t0)];
     j.push_str("{\"now\":");
-    push_u64(&mut j, now);
-    j.push_str(",\"tsc_hz\":");
-    push_u64(&mut j, tsc_hz());
-    j.push_str(if more { ",\"more\":true,\"t0\":" } else { ",\"more\":false,\"t0\":" });
-    push_u64(&mut j, t0);
+    j.push_str(Digits::new(now).as_str());
+    for (key, value) in head {
+        j.push_str(key);
+        j.push_str(Digits::new(value).as_str());
+    }
     j.push_str(",\"events\":[");
     let mut prev = t0;
     for (i, e) in events.iter().enumerate() {
-        j.push_str(if i == 0 { "[" } else { ",[" });
+        // One event is formatted in a buffer on the stack and appended once.
+        let mut buf = [0u8; 5 * 21 + 3];
+        let mut n = 0;
+        buf[n] = if i == 0 { b'[' } else { b',' };
+        n += 1;
+        if i > 0 {
+            buf[n] = b'[';
+            n += 1;
+        }
         for (k, v) in [e.tsc - prev, e.kind as u64, e.p as u64, e.aux as u64, e.arg as u64].into_iter().enumerate() {
             if k > 0 {
-                j.push(',');
+                buf[n] = b',';
+                n += 1;
             }
-            push_u64(&mut j, v);
+            let d = Digits::new(v);
+            buf[n..n + d.len()].copy_from_slice(d.as_bytes());
+            n += d.len();
         }
-        j.push(']');
+        buf[n] = b']';
+        n += 1;
+        // The buffer holds ASCII only.
+        j.push_str(core::str::from_utf8(&buf[..n]).unwrap_or(""));
         prev = e.tsc;
     }
     j.push_str("]}");
     Ok((200, JSON, j))
 }
 
-/// Appends `v` in decimal: the events are most of the dashboard's bytes,
-/// and this is several times cheaper than `core::fmt`.
-fn push_u64(j: &mut String, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
+/// A number in decimal, written without `core::fmt`: the events are most
+/// of the dashboard's bytes, and this is several times cheaper.
+struct Digits {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl Digits {
+    fn new(mut v: u64) -> Digits {
+        let mut d = Digits { buf: [0; 20], start: 20 };
+        loop {
+            d.start -= 1;
+            d.buf[d.start] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                return d;
+            }
         }
     }
-    // The bytes are ASCII digits.
-    j.push_str(core::str::from_utf8(&digits[i..]).unwrap_or("0"));
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    fn len(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    fn as_str(&self) -> &str {
+        // ASCII digits only.
+        core::str::from_utf8(self.as_bytes()).unwrap_or("0")
+    }
 }
