@@ -239,9 +239,10 @@ fn kernel_cost(port: u16) -> [(f64, f64); 3] {
     ["sched", "trace", "goroutines"].map(|n| (f(&format!("{n}_calls")), f(&format!("{n}_us")) * f(&format!("{n}_calls"))))
 }
 
-/// Polls as the page does — `/api/sched` and `/api/trace?since=` every
-/// 100 ms on one keep-alive connection — until `stop` is set.
-fn poll_like_the_page(port: u16, stop: &std::sync::atomic::AtomicBool) {
+/// Polls as the page does — `/api/sched` and (with `timeline`)
+/// `/api/trace?since=` every 100 ms, `/api/goroutines` every second, on one
+/// keep-alive connection — until `stop` is set.
+fn poll_like_the_page(port: u16, timeline: bool, stop: &std::sync::atomic::AtomicBool) {
     use std::io::BufRead;
     let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
@@ -265,11 +266,26 @@ fn poll_like_the_page(port: u16, stop: &std::sync::atomic::AtomicBool) {
         String::from_utf8(body).unwrap()
     };
     let mut since = serde_json::from_str::<serde_json::Value>(&get("/api/sched")).unwrap()["tsc"].as_u64().unwrap();
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+    for i in 0.. {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
         let t = Instant::now();
         get("/api/sched");
-        let tr: serde_json::Value = serde_json::from_str(&get(&format!("/api/trace?since={since}"))).unwrap();
-        since = tr["now"].as_u64().unwrap();
+        if timeline {
+            let tr: serde_json::Value = serde_json::from_str(&get(&format!("/api/trace?since={since}"))).unwrap();
+            let now = tr["now"].as_u64().unwrap();
+            since = if tr["more"].as_bool().unwrap() {
+                // As the page: from the last event, within the 5 s window.
+                let last = tr["events"].as_array().unwrap().iter().fold(tr["t0"].as_u64().unwrap(), |t, e| t + e[0].as_u64().unwrap());
+                last.max(now - 5 * tr["tsc_hz"].as_u64().unwrap())
+            } else {
+                now
+            };
+        }
+        if i % 10 == 0 {
+            get("/api/goroutines");
+        }
         thread::sleep(Duration::from_millis(100).saturating_sub(t.elapsed()));
     }
 }
@@ -327,7 +343,7 @@ fn dashboard_cost() {
     server.wait_for_line("httpd: listening on port 80", 300);
 
     spawn_work(port); // warm up: the Gs' stacks are allocated once
-    let (mut closed, mut browser, mut poller) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut closed, mut browser, mut poller, mut no_timeline) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut open = 0.0; // /api/sched calls while the page was open
     let mut open_us = 0.0; // virtual time the page was open, µs
     for _ in 0..ROUNDS {
@@ -341,15 +357,20 @@ fn dashboard_cost() {
             open_us += us as f64;
             browser.push(us);
         });
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        thread::scope(|s| {
-            s.spawn(|| poll_like_the_page(port, &stop));
-            thread::sleep(Duration::from_millis(500));
-            poller.push(spawn_work(port));
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        });
+        for (timeline, results) in [(true, &mut poller), (false, &mut no_timeline)] {
+            if !timeline {
+                thread::sleep(Duration::from_secs(4)); // the trace goes off
+            }
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            thread::scope(|s| {
+                s.spawn(|| poll_like_the_page(port, timeline, &stop));
+                thread::sleep(Duration::from_millis(500));
+                results.push(spawn_work(port));
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
     }
-    let (a, b, p) = (median(closed.clone()), median(browser.clone()), median(poller.clone()));
+    let (a, b, p, n) = (median(closed.clone()), median(browser.clone()), median(poller.clone()), median(no_timeline.clone()));
     let pct = |x: u64| (x as f64 / a as f64 - 1.0) * 100.0;
     // Updates per second of virtual time, and one update's cost: /api/sched
     // and /api/trace each time, /api/goroutines once a second.
@@ -358,6 +379,7 @@ fn dashboard_cost() {
     eprintln!("  no dashboard (trace off):  {closed:?} median {a}");
     eprintln!("  page open in Chromium:     {browser:?} median {b} ({:+.1} %)", pct(b));
     eprintln!("  test polling like the page:{poller:?} median {p} ({:+.1} %)", pct(p));
+    eprintln!("  the same, no timeline:     {no_timeline:?} median {n} ({:+.1} %)", pct(n));
     eprintln!("  the page made {rate:.1} updates per virtual second");
     drop(server);
 
