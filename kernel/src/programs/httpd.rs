@@ -48,7 +48,7 @@ pub fn serve(hogs: u64) -> Result<(), String> {
     spawn_hogs(hogs);
     crate::println!(
         "httpd: listening on port {PORT} (max {MAX_CONNS} connections, hogs={hogs}); \
-         from the host: curl http://127.0.0.1:8080/ (make's HTTP_PORT)"
+         the dashboard: http://127.0.0.1:8080/ (8080 is make's HTTP_PORT)"
     );
     loop {
         let mut conn = listener.accept().map_err(|e| format!("accept: {e}"))?;
