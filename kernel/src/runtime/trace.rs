@@ -157,6 +157,8 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 /// reader (the dashboard) draws no creations — on spawn-heavy work they
 /// are a third of the events.
 static CREATE: AtomicBool = AtomicBool::new(false);
+/// See [`recording_since`].
+static RECORDING_SINCE: AtomicU64 = AtomicU64::new(0);
 
 struct Slot {
     tsc: AtomicU64,
@@ -239,12 +241,20 @@ pub fn start_continuous() -> Result<(), String> {
             RING_EVENTS_PER_CPU * size_of::<Slot>() >> 10
         ));
     };
-    if buffers.ring {
+    if buffers.ring && !ENABLED.load(Ordering::Relaxed) {
+        RECORDING_SINCE.store(time::rdtsc(), Ordering::Relaxed);
         // Release: a hook that sees ENABLED also finds BUFFERS (whose `get`
         // is an Acquire load of its own, so this is belt and braces).
         ENABLED.store(true, Ordering::Release);
     }
     Ok(())
+}
+
+/// When the continuous trace last started recording (a TSC value; 0 for a
+/// trace until full): a reader has no events from before, back to when it
+/// stopped.
+pub fn recording_since() -> u64 {
+    RECORDING_SINCE.load(Ordering::Relaxed)
 }
 
 /// Stops recording into the rings (they keep their events, and

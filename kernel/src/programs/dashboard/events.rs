@@ -20,7 +20,7 @@ use crate::runtime::{time, trace};
 /// The most events one answer carries (the oldest after `since`; `more`
 /// says that newer ones wait for the next request, from the last event's
 /// timestamp). About 15 bytes each in JSON.
-pub const MAX_EVENTS: usize = 2000;
+pub const MAX_EVENTS: usize = 5000;
 
 /// How long the trace stays on after the last request, and how often the
 /// timer looks.
@@ -62,7 +62,11 @@ pub fn json(query: &str) -> Result<Reply, (u16, String)> {
     let (events, more) = trace::events_since(since, MAX_EVENTS);
     let t0 = events.first().map_or(since, |e| e.tsc);
     let mut j = String::with_capacity(96 + events.len() * 16);
-    let head = [(",\"tsc_hz\":", tsc_hz()), (if more { ",\"more\":true,\"t0\":" } else { ",\"more\":false,\"t0\":" }, t0)];
+    let head = [
+        (",\"tsc_hz\":", tsc_hz()),
+        (",\"recording_since\":", trace::recording_since()),
+        (if more { ",\"more\":true,\"t0\":" } else { ",\"more\":false,\"t0\":" }, t0),
+    ];
     j.push_str("{\"now\":");
     j.push_str(Digits::new(now).as_str());
     for (key, value) in head {
