@@ -124,19 +124,22 @@ fn lanes(dom: &str) -> usize {
     dom.matches("class=\"lane\"").count()
 }
 
-fn boot_httpd(smp: u32) -> (Server, u16) {
+/// Boots `PROG=httpd` on `smp` cores (under icount if asked) with its
+/// port forwarded; returns once it listens.
+fn boot_httpd(smp: u32, icount: bool) -> (Server, u16) {
     let port = free_port();
     let mut q = Qemu::new(smp).args(["PROG=httpd"]);
     q.forwards = vec![Forward::tcp(port, boot::HTTP_GUEST_PORT)];
-    q.timeout = Some(Duration::from_secs(600));
+    q.timeout = Some(Duration::from_secs(1200));
+    q.icount = icount;
     let mut server = start_server(&q);
-    server.wait_for_line("httpd: listening on port 80", 120);
+    server.wait_for_line("httpd: listening on port 80", 300);
     (server, port)
 }
 
 #[test]
 fn dashboard_in_headless_chromium() {
-    let (mut server, port) = boot_httpd(2);
+    let (mut server, port) = boot_httpd(2, false);
 
     // Bad requests: a 4xx with a reason, and the kernel carries on.
     for (method, target, status, says) in [
@@ -336,13 +339,7 @@ fn with_page_open<R>(port: u16, f: impl FnOnce() -> R) -> R {
 fn dashboard_cost() {
     const ROUNDS: usize = 5;
     const NCPU: f64 = 2.0;
-    let port = free_port();
-    let mut q = Qemu::new(NCPU as u32).args(["PROG=httpd"]);
-    q.forwards = vec![Forward::tcp(port, boot::HTTP_GUEST_PORT)];
-    q.timeout = Some(Duration::from_secs(1200));
-    q.icount = true;
-    let mut server = start_server(&q);
-    server.wait_for_line("httpd: listening on port 80", 300);
+    let (server, port) = boot_httpd(NCPU as u32, true);
 
     spawn_work(port); // warm up: the Gs' stacks are allocated once
     let (mut closed, mut browser, mut poller, mut no_timeline) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -389,13 +386,7 @@ fn dashboard_cost() {
     // 1000 of the handler's own instructions. After a burst of 100,000
     // goroutines (the rings are full, 100,000 Gs exist): each endpoint five
     // times, /api/trace answering a full 5000 events (MAX_EVENTS) each time.
-    let port = free_port();
-    let mut q = Qemu::new(1).args(["PROG=httpd"]);
-    q.forwards = vec![Forward::tcp(port, boot::HTTP_GUEST_PORT)];
-    q.timeout = Some(Duration::from_secs(600));
-    q.icount = true;
-    let mut server = start_server(&q);
-    server.wait_for_line("httpd: listening on port 80", 300);
+    let (server, port) = boot_httpd(1, true);
     let t0 = sched(port)["tsc"].as_u64().unwrap();
     assert_eq!(request(port, "GET", &format!("/api/trace?since={t0}")).0, 200);
     spawn_work(port);
