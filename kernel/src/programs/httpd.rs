@@ -156,7 +156,7 @@ fn health() -> String {
 
 /// The dashboard's first frame, as text (what `curl /` shows, and what a
 /// browser shows until the page's script runs): who served it, the
-/// schedtrace line, the totals, each P's counters and `/health`.
+/// schedtrace line, each P's counters, `/health` and the totals.
 fn first_frame() -> String {
     let mut t = String::new();
     let _ = writeln!(
@@ -169,15 +169,15 @@ fn first_frame() -> String {
         runtime::schedtrace().trim_end(),
     );
     let stats: Vec<_> = runtime::p_stats().collect();
-    let _ = writeln!(
-        t,
-        "steals={} preemptions={}",
-        stats.iter().map(|s| s.steals).sum::<u64>(),
-        stats.iter().map(|s| s.preempts).sum::<u64>()
-    );
     for (i, s) in stats.iter().enumerate() {
         let _ = writeln!(t, "P{i}: runs={} steals={} preempts={} handoffs={}", s.runs, s.steals, s.preempts, s.handoffs);
     }
-    t.push_str(health().trim_end());
+    let _ = write!(
+        t,
+        "{}\nsteals={} preemptions={}",
+        health().trim_end(),
+        stats.iter().map(|s| s.steals).sum::<u64>(),
+        stats.iter().map(|s| s.preempts).sum::<u64>()
+    );
     t
 }
