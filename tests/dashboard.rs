@@ -174,6 +174,7 @@ fn dashboard_in_headless_chromium() {
     // through the controls: its goroutines run on the Ps, then sleep.
     let t0 = sched(port)["tsc"].as_u64().unwrap();
     assert_eq!(request(port, "GET", &format!("/api/trace?since={t0}")).0, 200);
+    let burst_at = Instant::now();
     let (status, said) = request(port, "POST", &format!("/api/burst?n={BURST}&work=20000&sleep_ms=300000"));
     assert_eq!(status, 200, "{said}");
     assert!(said.starts_with(&format!("burst: n={BURST} ")), "{said}");
@@ -199,18 +200,25 @@ fn dashboard_in_headless_chromium() {
     };
     assert_eq!(settled(&on_page), settled(&in_api), "page {on_page:?}, /api/sched {in_api:?}");
     let bars = attr(&dom, "tl", "data-bars");
-    assert!(bars >= BURST, "a bar for each goroutine of the burst at least: {bars}");
+    assert!(
+        bars >= BURST,
+        "a bar for each goroutine of the burst at least: {bars} ({} gaps in the timeline; the burst started {:.1} s ago)",
+        attr(&dom, "tl", "data-gaps"),
+        burst_at.elapsed().as_secs_f64()
+    );
     // httpd's accept loop waits in the netpoller, at least.
     assert!(text(&dom, "netpoll").parse::<u64>().is_ok_and(|n| n >= 1), "netpoll waiters: {}", text(&dom, "netpoll"));
 
     // A screenshot, for people (the docs keep a current one).
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard");
     std::fs::create_dir_all(&dir).unwrap();
-    let shot: PathBuf = dir.join("dashboard.png");
-    let _ = std::fs::remove_file(&shot);
+    // Written under a name of this process's, then renamed: two test runs
+    // at once do not take each other's.
+    let shot: PathBuf = dir.join(format!("dashboard-{}.png", std::process::id()));
     browse(port, "?window=60", &["--virtual-time-budget=2000", "--window-size=1400,900", &format!("--screenshot={}", shot.display())]);
-    let png = std::fs::read(&shot).expect("the screenshot");
+    let png = std::fs::read(&shot).unwrap_or_else(|e| panic!("chromium wrote no screenshot {}: {e}", shot.display()));
     assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "a real screenshot: {} bytes", png.len());
+    std::fs::rename(&shot, dir.join("dashboard.png")).unwrap();
 
     // GOMAXPROCS through the controls: the lanes fold.
     let (status, said) = request(port, "POST", "/api/gomaxprocs?n=1");
