@@ -51,7 +51,7 @@ help:
 	@echo '  make run     boot the kernel, serial console on this terminal (Ctrl-A X quits)'
 	@echo '  make trace   run with an execution trace: target/trace/PROG.json (Perfetto) and PROG.svg'
 	@echo '  make test    build everything and run all tests (host unit tests and QEMU boots)'
-	@echo '  make loom    model-check the run queue and the frame free list with loom'
+	@echo '  make loom    model-check the run queue, the frame free list and the trace slot with loom'
 	@echo '  make bench   instructions per scheduler operation (1 vCPU, QEMU icount, 2 boots compared)'
 	@echo '               -> console table and target/bench/results.json'
 	@echo '  make bench-scale  wall-clock speedup of fib and spawn at SMP=GOMAXPROCS=1,2,4'
@@ -113,7 +113,7 @@ bench-peers: deps
 	@bench/peers/run.sh
 
 loom: toolchain
-	$(CARGO) test --release --features loom --test runq_loom --test freestack_loom
+	$(CARGO) test --release --features loom --test runq_loom --test freestack_loom --test traceslot_loom
 
 image: toolchain
 	@$(GMPOS_RUN) --print-image

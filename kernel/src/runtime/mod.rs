@@ -59,6 +59,7 @@ pub mod time;
 mod timechan;
 pub mod trace;
 mod traceback;
+pub mod traceslot;
 pub mod waitgroup;
 
 use core::ptr::NonNull;

@@ -31,29 +31,19 @@
 //! records its own. So a slot is claimed with an atomic `fetch_add` on the
 //! buffer's `head` (Relaxed: only this core writes it, and a core sees its
 //! own interrupt handlers in program order), which gives an interrupted
-//! writer and its interrupt different slots. The writer then stores 0 in
-//! the slot's event word (Relaxed), a Release fence, the timestamp
-//! (Relaxed), and the event word with Release; the word is never 0 for an
-//! event, so "word != 0" means "written". A reader (on any core) loads the
-//! word with Acquire, the timestamp, an Acquire fence, and the word again,
-//! and keeps the pair only if both words are equal and non-zero — a
-//! seqlock whose sequence number is the word itself:
+//! writer and its interrupt different slots. A slot (`traceslot.rs`) is a
+//! seqlock whose sequence number is the event word, which is never 0: a
+//! reader on any core gets a whole event or nothing, even while the slot
+//! is rewritten (the argument, and a loom model, are there).
 //!
-//! - the first load sees a word, and with Acquire the timestamp stored
-//!   before it (or a later one);
-//! - if the timestamp load saw a later writer's timestamp, that writer's
-//!   Release fence and the reader's Acquire fence make the second load see
-//!   that writer's 0 or its new word: the pair is dropped, unless the new
-//!   word equals the old one — and then the pair is exactly the new event.
-//!
-//! So a pair read is always one whole event. In the until-full mode a slot
-//! is written once, and a slot claimed but not yet written (its writer was
-//! caught between the claim and the Release) reads as 0 and is counted as
-//! lost, never read half-written. In the ring a slot is rewritten every
-//! lap; the reader reads each slot once per call and tells events apart by
-//! their timestamps. Events may sit in a buffer slightly out of time order
-//! (an interrupt's event after the interrupted one's slot); the readers
-//! sort by timestamp.
+//! In the until-full mode a slot is written once, and a slot claimed but
+//! not yet written (its writer was caught between the claim and the
+//! Release) reads as nothing and is counted as lost, never read
+//! half-written. In the ring a slot is rewritten every lap; the reader
+//! reads each slot once per call and tells events apart by their
+//! timestamps. Events may sit in a buffer slightly out of time order (an
+//! interrupt's event after the interrupted one's slot); the readers sort by
+//! timestamp.
 //!
 //! # Cost
 //!
@@ -89,9 +79,10 @@ use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::g::{G, WaitReason};
+use super::traceslot::Slot;
 use super::p::P;
 use crate::arch::qemu::{self, ExitCode};
 use crate::arch::{cpu, time};
@@ -160,21 +151,6 @@ static CREATE: AtomicBool = AtomicBool::new(false);
 /// See [`recording_since`].
 static RECORDING_SINCE: AtomicU64 = AtomicU64::new(0);
 
-struct Slot {
-    tsc: AtomicU64,
-    word: AtomicU64,
-}
-
-impl Slot {
-    /// The event in the slot, if one is whole there (see "Memory ordering").
-    fn read(&self) -> Option<(u64, u64)> {
-        let word = self.word.load(Ordering::Acquire);
-        let tsc = self.tsc.load(Ordering::Relaxed);
-        fence(Ordering::Acquire);
-        (word != 0 && self.word.load(Ordering::Relaxed) == word).then_some((tsc, word))
-    }
-}
-
 struct Buffer {
     /// Slots claimed so far (may exceed the capacity: the rest were lost,
     /// or in a ring, overwrote older events).
@@ -202,7 +178,7 @@ fn allocate(ncpu: usize, per_cpu: usize, ring: bool) -> Result<Buffers, ()> {
         .map(|_| {
             let mut slots = Vec::new();
             slots.try_reserve_exact(per_cpu).map_err(|_| ())?;
-            slots.extend((0..per_cpu).map(|_| Slot { tsc: AtomicU64::new(0), word: AtomicU64::new(0) }));
+            slots.extend((0..per_cpu).map(|_| Slot::new()));
             Ok(Buffer { head: AtomicUsize::new(0), slots: slots.into_boxed_slice() })
         })
         .collect::<Result<_, ()>>()?;
@@ -284,11 +260,7 @@ fn record(word: u64) {
     let Some(buf) = buffers.cpus.get(cpu::current().id) else { return };
     let i = buf.head.fetch_add(1, Ordering::Relaxed) & buffers.mask;
     let Some(slot) = buf.slots.get(i) else { return };
-    // The writer's half of the seqlock (see "Memory ordering").
-    slot.word.store(0, Ordering::Relaxed);
-    fence(Ordering::Release);
-    slot.tsc.store(time::rdtsc(), Ordering::Relaxed);
-    slot.word.store(word, Ordering::Release);
+    slot.write(time::rdtsc(), word);
 }
 
 fn goid(g: &G) -> u64 {
