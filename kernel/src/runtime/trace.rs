@@ -47,7 +47,7 @@
 //!
 //! # Cost
 //!
-//! Off, each hook is one relaxed load of [`ENABLED`] and a branch: the
+//! Off, each hook is one relaxed load of [`ENABLED`] (`go_create`'s: of [`CREATE`]) and a branch: the
 //! hooks are `#[inline(always)]`, their arguments are references the
 //! caller already holds (nothing is computed for them before the branch:
 //! a hook that needs the current P and has none in hand finds it after
