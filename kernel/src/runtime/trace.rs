@@ -47,9 +47,9 @@
 //!
 //! # Cost
 //!
-//! Off, each hook is one relaxed load of [`ENABLED`] (`go_create`'s: of [`CREATE`]) and a branch: the
-//! hooks are `#[inline(always)]`, their arguments are references the
-//! caller already holds (nothing is computed for them before the branch:
+//! Off, each hook is one relaxed load of [`ENABLED`] (`go_create`'s: of
+//! [`CREATE`]) and a branch: the hooks are `#[inline(always)]`, their
+//! arguments are references the caller already holds (nothing is computed for them before the branch:
 //! a hook that needs the current P and has none in hand finds it after
 //! the branch, with [`current_p`]), and the recording path is out of line.
 //! On, an event is a few dozen instructions (see docs/trace.md for the
