@@ -7,8 +7,8 @@
 //!   them; each does `work` rounds of `PROG=spawn`'s multiply-add, then
 //!   sleeps `sleep_ms`. With `wait=1` the answer comes when all are done,
 //!   with the time it took (the cost measurement uses it);
-//! - **hogs**: exactly `n` goroutines that spin without ever yielding, so
-//!   only preemption shares their Ps (the previous ones stop);
+//! - **hogs**: exactly `n` goroutines spinning in `PROG=hog`'s loop, so
+//!   that preemption is what shares their Ps (the previous ones stop);
 //! - **GOMAXPROCS**: `runtime::set_gomaxprocs` (stop the world, `procresize`);
 //! - the **goroutine dump**, with the world stopped, as Ctrl-\\ prints it.
 
