@@ -22,7 +22,8 @@
 //!   while a page is open, and off with [`stop_continuous`]): a ring of
 //!   [`RING_EVENTS_PER_CPU`] events per core, where a new event overwrites
 //!   the oldest; [`events_since`] reads the recent ones while the kernel
-//!   runs, and nothing is sent at the end.
+//!   runs, and nothing is sent at the end. It leaves out `GoCreate` and
+//!   `GoEnd` (see [`FULL`]).
 //!
 //! # Memory ordering
 //!
@@ -47,11 +48,12 @@
 //!
 //! # Cost
 //!
-//! Off, each hook is one relaxed load of [`ENABLED`] (`go_create`'s: of
-//! [`CREATE`]) and a branch: the hooks are `#[inline(always)]`, their
-//! arguments are references the caller already holds (nothing is computed for them before the branch:
-//! a hook that needs the current P and has none in hand finds it after
-//! the branch, with [`current_p`]), and the recording path is out of line.
+//! Off, each hook is one relaxed load of [`ENABLED`] (`go_create`'s and
+//! `go_end`'s: of [`FULL`]) and a branch: the hooks are
+//! `#[inline(always)]`, their arguments are references the caller already
+//! holds (nothing is computed for them before the branch: a hook that
+//! needs the current P and has none in hand finds it after the branch,
+//! with [`current_p`]), and the recording path is out of line.
 //! On, an event is a few dozen instructions (see docs/trace.md for the
 //! measurement).
 //!
@@ -143,11 +145,15 @@ const NO_P: u64 = 0xff;
 
 /// Whether events are recorded. Read by every hook.
 static ENABLED: AtomicBool = AtomicBool::new(false);
-/// Whether `GoCreate` is recorded too (read by its hook instead of
-/// [`ENABLED`]): by a trace until full, not by the continuous one, whose
-/// reader (the dashboard) draws no creations — on spawn-heavy work they
-/// are a third of the events.
-static CREATE: AtomicBool = AtomicBool::new(false);
+/// Whether `GoCreate` and `GoEnd` are recorded too (read by their hooks
+/// instead of [`ENABLED`]): by a trace until full, not by the continuous
+/// one. Its reader (the dashboard) draws no creations, and ends a run's bar
+/// at the P's next event (the next start, a block, a preemption, the P
+/// stopping), which follows a goroutine's end by the scheduler's own time:
+/// microseconds when there is more work, the search for work before the P
+/// stops otherwise. On spawn-heavy work these two are two thirds of the
+/// events.
+static FULL: AtomicBool = AtomicBool::new(false);
 /// See [`recording_since`].
 static RECORDING_SINCE: AtomicU64 = AtomicU64::new(0);
 
@@ -200,7 +206,7 @@ pub fn start(ncpu: usize) {
         );
         qemu::exit(ExitCode::Failure);
     }
-    CREATE.store(true, Ordering::Release);
+    FULL.store(true, Ordering::Release);
     ENABLED.store(true, Ordering::Release);
 }
 
@@ -268,10 +274,10 @@ fn goid(g: &G) -> u64 {
 }
 
 /// Hook: `newproc` created the G `goid` on `pp` (not recorded by a
-/// continuous trace: see [`CREATE`]).
+/// continuous trace: see [`FULL`]).
 #[inline(always)]
 pub fn go_create(pp: &P, goid: u64) {
-    if CREATE.load(Ordering::Relaxed) {
+    if FULL.load(Ordering::Relaxed) {
         record(word(Ev::GoCreate, pp.id as u64, 0, goid));
     }
 }
@@ -284,10 +290,11 @@ pub fn go_start(pp: &P, g: &G) {
     }
 }
 
-/// Hook: `g` exited (`goexit0`).
+/// Hook: `g` exited (`goexit0`; not recorded by a continuous trace: see
+/// [`FULL`]).
 #[inline(always)]
 pub fn go_end(pp: &P, g: &G) {
-    if on() {
+    if FULL.load(Ordering::Relaxed) {
         record(word(Ev::GoEnd, pp.id as u64, 0, goid(g)));
     }
 }
@@ -433,7 +440,7 @@ pub fn flush(wait_idle: bool) {
         core::hint::spin_loop();
     }
     ENABLED.store(false, Ordering::Relaxed);
-    CREATE.store(false, Ordering::Relaxed);
+    FULL.store(false, Ordering::Relaxed);
     if !serial::trace_port_init() {
         crate::println!("trace: no second serial port (COM2): the trace is lost; run with `make trace`");
         return;
