@@ -44,7 +44,7 @@ build_bin = exe=$$($(CARGO) build -p boot --bin $(1) --message-format=json-rende
 GMPOS_RUN = $(call build_bin,gmpos-run) && "$$exe"
 
 .DEFAULT_GOAL := help
-.PHONY: help run trace test loom gdb image deps toolchain qemu clean bench bench-scale bench-peers bench-profile bench-idle bench-net
+.PHONY: help run trace test loom gdb image deps toolchain qemu chromium clean bench bench-scale bench-peers bench-profile bench-idle bench-net
 
 help:
 	@echo 'gmpos: Go'"'"'s GMP scheduler as an x86_64 kernel, run in QEMU.'
@@ -53,7 +53,7 @@ help:
 	@echo '  make run     boot the kernel, serial console on this terminal (Ctrl-A X quits)'
 	@echo '  make trace   run with an execution trace: target/trace/PROG.json (Perfetto) and PROG.svg'
 	@echo '  make test    build everything and run all tests (host unit tests and QEMU boots)'
-	@echo '  make loom    model-check the run queue and the frame free list with loom'
+	@echo '  make loom    model-check the run queue, the frame free list and the trace slot with loom'
 	@echo '  make bench   instructions per scheduler operation (1 vCPU, QEMU icount, 2 boots compared)'
 	@echo '               -> console table and target/bench/results.json'
 	@echo '  make bench-scale  wall-clock speedup of fib and spawn at SMP=GOMAXPROCS=1,2,4'
@@ -65,6 +65,7 @@ help:
 	@echo '  make gdb     boot paused, waiting for gdb on localhost:1234'
 	@echo '  make image   build the BIOS disk image and print its path'
 	@echo '  make deps    install the pinned Rust toolchain and QEMU if missing'
+	@echo '  make chromium  install Chromium if missing (make test loads the dashboard in it, headless)'
 	@echo '  make clean   remove build output (cargo clean)'
 	@echo
 	@echo 'Variables for run, trace and gdb (now):'
@@ -93,7 +94,7 @@ help:
 	@echo 'Examples: make run SMP=8 PROG=demo GODEBUG=schedtrace=100'
 	@echo '          make run PROG=million        (1,000,000 goroutines; MEM=8192 is sized for it)'
 	@echo '          make run PROG=procresize GODEBUG=schedtrace=100'
-	@echo '          make run PROG=httpd, then: curl http://127.0.0.1:$(HTTP_PORT)/'
+	@echo '          make run PROG=httpd, then open http://127.0.0.1:$(HTTP_PORT)/ (the live dashboard)'
 
 run: deps
 	@$(GMPOS_RUN) $(RUN_FLAGS) $(KERNEL_WORDS)
@@ -105,7 +106,8 @@ trace: deps
 gdb: deps
 	@$(GMPOS_RUN) $(RUN_FLAGS) --timeout 0 --gdb $(KERNEL_WORDS)
 
-test: deps
+# tests/dashboard.rs loads the dashboard in headless Chromium.
+test: deps chromium
 	$(CARGO) test
 
 bench: deps
@@ -135,7 +137,7 @@ bench-peers: deps
 	@bench/peers/run.sh
 
 loom: toolchain
-	$(CARGO) test --release --features loom --test runq_loom --test freestack_loom
+	$(CARGO) test --release --features loom --test runq_loom --test freestack_loom --test traceslot_loom
 
 image: toolchain
 	@$(GMPOS_RUN) --print-image
@@ -161,15 +163,25 @@ toolchain:
 	     echo 'make: rustup could not install the toolchain in rust-toolchain.toml (rustup >= 1.28 is needed: rustup self update)' >&2; exit 1; }; \
 	 fi
 
-# Installs QEMU with apt-get when qemu-system-x86_64 is missing.
+# $(call apt-install,COMMAND,PACKAGE,NAME): installs PACKAGE with apt-get
+# (through sudo when not root) unless COMMAND is already there.
+define apt-install
+@command -v $(1) >/dev/null 2>&1 || { \
+  echo 'make: $(1) is missing; installing $(2) with apt-get' >&2; \
+  command -v apt-get >/dev/null 2>&1 || { \
+    echo 'make: no apt-get here: install $(3) ($(1)) with your package manager' >&2; exit 1; }; \
+  if [ "$$(id -u)" = 0 ]; then sudo=; \
+  elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+  else echo 'make: not root and no sudo: install the $(2) package as root' >&2; exit 1; fi; \
+  $$sudo apt-get update -qq && \
+  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(2) >/dev/null && \
+  command -v $(1) >/dev/null 2>&1 || { echo 'make: installing $(3) failed' >&2; exit 1; }; }
+endef
+
 qemu:
-	@command -v $(QEMU_BIN) >/dev/null 2>&1 || { \
-	  echo 'make: $(QEMU_BIN) is missing; installing qemu-system-x86 with apt-get' >&2; \
-	  command -v apt-get >/dev/null 2>&1 || { \
-	    echo 'make: no apt-get here: install QEMU (qemu-system-x86_64) with your package manager' >&2; exit 1; }; \
-	  if [ "$$(id -u)" = 0 ]; then sudo=; \
-	  elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
-	  else echo 'make: not root and no sudo: install the qemu-system-x86 package as root' >&2; exit 1; fi; \
-	  $$sudo apt-get update -qq && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null && \
-	  command -v $(QEMU_BIN) >/dev/null 2>&1 || { echo 'make: installing QEMU failed' >&2; exit 1; }; }
+	$(call apt-install,$(QEMU_BIN),qemu-system-x86,QEMU)
+
+# tests/dashboard.rs runs Chromium headless (Debian's package: chromium).
+CHROMIUM_BIN ?= chromium
+chromium:
+	$(call apt-install,$(CHROMIUM_BIN),chromium,Chromium)

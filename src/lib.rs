@@ -2,7 +2,8 @@
 //!
 //! The kernel's files are included by path, so the host tests exercise the
 //! very code that runs on bare metal. With `--features loom` the run queue
-//! uses loom's atomics (see `tests/runq_loom.rs`). The channel wait queues
+//! and the trace's slots use loom's atomics (see `tests/runq_loom.rs`,
+//! `tests/traceslot_loom.rs`). The channel wait queues
 //! (`sudog.rs`) are tested in `tests/sudog.rs`.
 
 /// Mirrors `kernel/src/runtime/`. The `#[path]` on this inline module sets
@@ -19,6 +20,9 @@ pub mod runtime {
 
     #[path = "sudog.rs"]
     pub mod sudog;
+
+    #[path = "traceslot.rs"]
+    pub mod traceslot;
 }
 
 extern crate alloc;

@@ -1,6 +1,6 @@
 //! httpd's request parser (`kernel/src/programs/http.rs`), on the host.
 
-use gmpos::programs::http::{MAX_BODY, MAX_HEADER, Parse, Request, parse, response};
+use gmpos::programs::http::{MAX_BODY, MAX_HEADER, Parse, Request, parse, query_numbers, response, split_query};
 
 fn complete(buf: &[u8]) -> (Request<'_>, usize) {
     match parse(buf) {
@@ -67,4 +67,27 @@ fn responses_carry_length_and_connection() {
     let head = String::from_utf8(response(404, "text/plain", b"gone", false, true)).unwrap();
     assert!(head.starts_with("HTTP/1.1 404 Not Found\r\n") && head.ends_with("Connection: close\r\n\r\n"), "{head}");
     assert!(head.contains("Content-Length: 4\r\n"));
+}
+
+#[test]
+fn query_strings_for_the_dashboard() {
+    assert_eq!(split_query("/api/burst?n=5&work=1"), ("/api/burst", "n=5&work=1"));
+    assert_eq!(split_query("/"), ("/", ""));
+    assert_eq!(query_numbers("n=5&work=10", ["n", "work", "wait"]), Ok([Some(5), Some(10), None]));
+    assert_eq!(query_numbers("", ["n"]), Ok([None]));
+    assert_eq!(query_numbers("", []), Ok([]));
+    for (bad, says) in [
+        ("n=5&n=6", "given twice"),
+        ("x=1", "unknown parameter \"x\""),
+        ("n", "has no value"),
+        ("n=", "not a number"),
+        ("n=-1", "not a number"),
+        ("n=+1", "not a number"),
+        ("n=1e9", "not a number"),
+        ("n=99999999999999999999999", "not a number"),
+    ] {
+        let err = query_numbers(bad, ["n"]).expect_err(bad);
+        assert!(err.contains(says), "{bad}: {err}");
+    }
+    assert!(query_numbers("n=1", []).expect_err("no parameters").contains("takes none"));
 }

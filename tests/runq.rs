@@ -259,3 +259,23 @@ fn drain_full_ring_and_requeue_from_callback() {
     assert_eq!(seen, (0..RUNQ_SIZE).collect::<Vec<_>>());
     assert_eq!(get_all(&q), (1000..1000 + RUNQ_SIZE).map(|i| (i, false)).collect::<Vec<_>>());
 }
+
+#[test]
+fn peek_shows_runnext_and_the_queue_from_its_head_without_taking() {
+    let q = RunQueue::<G>::new();
+    let mut seen = Vec::new();
+    assert!(q.peek(10, |gp| seen.push(id(gp))).is_none());
+    assert!(seen.is_empty());
+    for i in 0..5 {
+        q.runqput(g(i), false, no_overflow);
+    }
+    q.runqput(g(9), true, no_overflow);
+    assert_eq!(q.runqget().map(|(gp, _)| id(gp)), Some(9)); // runnext first
+    q.runqput(g(7), true, no_overflow);
+    assert_eq!(q.runqget().map(|(gp, _)| id(gp)), Some(7));
+    assert_eq!(q.runqget().map(|(gp, _)| id(gp)), Some(0)); // head moves
+    q.runqput(g(8), true, no_overflow);
+    let next = q.peek(3, |gp| seen.push(id(gp)));
+    assert_eq!((next.map(id), seen), (Some(8), vec![1, 2, 3]), "runnext, then at most 3 from the head");
+    assert_eq!(get_all(&q), [(8, true), (1, false), (2, false), (3, false), (4, false)], "peek took nothing");
+}

@@ -129,11 +129,15 @@ pub fn main(args: &Args) -> Result<(), String> {
     }
     crate::println!("demo: done: {} scenes, every check held", SCENES.len());
     crate::println!();
-    crate::println!("demo: finale — the netpoller");
-    crate::println!("demo:   what:     httpd serves HTTP on port 80, one goroutine per connection.");
+    crate::println!("demo: finale — the netpoller, and the scheduler live");
     crate::println!(
-        "demo:   look for: each request wakes a goroutine parked in \"IO wait\" through the virtio-net \
-         interrupt; the page shows the scheduler live. Ctrl-A X quits."
+        "demo:   what:     httpd serves HTTP on port 80, one goroutine per connection; its page is a live \
+         dashboard of this scheduler, fed through the netpoller it shows."
+    );
+    crate::println!(
+        "demo:   look for: open the dashboard in a browser (the URL is the last line below). Spawn a burst \
+         and watch the other Ps steal it; run 4 hogs and watch them cut into 10 ms slices (red ticks); set \
+         GOMAXPROCS to 1 and watch the lanes fold. Ctrl-A X quits."
     );
     httpd::serve(0)
 }

@@ -21,7 +21,7 @@ pub const YIELD_EVERY_NS: u64 = 200_000_000;
 /// every 200 ms — like a Go loop whose only preemption points are rare
 /// function calls: within those 200 ms only asynchronous preemption takes
 /// its P away. (The yield keeps `asyncpreemptoff=1` runs finite.)
-fn spin_until(stop: &AtomicBool) {
+pub(super) fn spin_until(stop: &AtomicBool) {
     let mut x = 0u64;
     let mut yield_at = nanotime() + YIELD_EVERY_NS;
     while !stop.load(Ordering::Relaxed) {

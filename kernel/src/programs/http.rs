@@ -98,6 +98,35 @@ pub fn parse(buf: &[u8]) -> Parse<'_> {
     Parse::Complete(request, end + 4)
 }
 
+/// Splits a request target into its path and query (`"/a?b=1"` →
+/// `("/a", "b=1")`; no `?`: an empty query).
+pub fn split_query(target: &str) -> (&str, &str) {
+    target.split_once('?').unwrap_or((target, ""))
+}
+
+/// The value of each of `names` in `query` (`a=1&b=2`), as numbers: `None`
+/// for a name not given. Strict: a parameter not in `names`, given twice,
+/// without `=`, or whose value is not a decimal number is an error, with a
+/// message for the client. (No percent-decoding: numbers need none.)
+pub fn query_numbers<const K: usize>(query: &str, names: [&str; K]) -> Result<[Option<u64>; K], alloc::string::String> {
+    let mut values = [None; K];
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let Some((name, value)) = pair.split_once('=') else { return Err(format!("parameter {pair:?} has no value")) };
+        let Some(i) = names.iter().position(|n| *n == name) else {
+            return Err(match names.len() {
+                0 => format!("unknown parameter {name:?} (this takes none)"),
+                _ => format!("unknown parameter {name:?} (expected one of {})", names.join(", ")),
+            });
+        };
+        if values[i].is_some() {
+            return Err(format!("parameter {name:?} given twice"));
+        }
+        let n = value.parse::<u64>().ok().filter(|_| value.bytes().all(|b| b.is_ascii_digit()));
+        values[i] = Some(n.ok_or_else(|| format!("{name}={value:?} is not a number"))?);
+    }
+    Ok(values)
+}
+
 pub fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",

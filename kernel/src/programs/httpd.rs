@@ -1,7 +1,8 @@
 //! `PROG=httpd`: a small HTTP/1.1 server on port 80, one goroutine per
-//! connection (keep-alive), as Go's `net/http` does. `/` is a page with the
-//! scheduler's live state, `/health` one line of counters. `N=` adds that
-//! many CPU-bound goroutines, so that every P is busy while it serves.
+//! connection (keep-alive), as Go's `net/http` does. `/` is the live
+//! dashboard (`dashboard/`: the page, its JSON endpoints and controls),
+//! `/health` one line of counters. `N=` adds that many CPU-bound
+//! goroutines, so that every P is busy while it serves.
 //!
 //! Robustness: at most [`MAX_CONNS`] connections are served at once (more
 //! are answered 503 and closed at once, and counted); every buffer is
@@ -15,9 +16,10 @@ use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::Args;
+use super::dashboard;
 use super::hog::spawn_hogs;
+use super::http::{self, MAX_HEADER, Parse, split_query};
 use super::reqpath::{self, Stamps};
-use super::http::{self, MAX_HEADER, Parse};
 use crate::net::{self, NetError, TcpListener, TcpStream};
 use crate::runtime;
 
@@ -47,7 +49,7 @@ pub fn serve(hogs: u64) -> Result<(), String> {
     spawn_hogs(hogs);
     crate::println!(
         "httpd: listening on port {PORT} (max {MAX_CONNS} connections, hogs={hogs}); \
-         from the host: curl http://127.0.0.1:8080/ (make's HTTP_PORT)"
+         the dashboard: http://127.0.0.1:8080/ (8080 is make's HTTP_PORT)"
     );
     loop {
         let mut conn = listener.accept().map_err(|e| format!("accept: {e}"))?;
@@ -128,12 +130,16 @@ fn handle(mut conn: TcpStream) {
     }
 }
 
-fn route(method: &str, path: &str) -> (u16, &'static str, String) {
+/// The answer to a request for `target` (path and query).
+fn route(method: &str, target: &str) -> (u16, &'static str, String) {
+    if let Some(reply) = dashboard::route(method, target) {
+        return reply;
+    }
     if method != "GET" && method != "HEAD" {
         return (405, "text/plain", String::from("Method Not Allowed\n"));
     }
-    match path {
-        "/" => (200, "text/html; charset=utf-8", page()),
+    match split_query(target).0 {
+        "/" => (200, "text/html; charset=utf-8", dashboard::page(&first_frame())),
         "/health" => (200, "text/plain", health()),
         _ => (404, "text/plain", String::from("Not Found\n")),
     }
@@ -165,27 +171,30 @@ fn health() -> String {
     )
 }
 
-/// `/`: the scheduler right now.
-fn page() -> String {
-    let mut p = String::new();
-    let _ = write!(
-        p,
-        "<!doctype html><html><head><title>gmpos</title></head><body>\n\
-         <h1>gmpos: Go's scheduler on bare metal</h1>\n\
-         <p>This page was served by goroutine {} of {} (GOMAXPROCS={}); {} goroutines wait in the netpoller (IO wait).</p>\n\
-         <pre>{}</pre>\n<table border=1><tr><th>P</th><th>Gs run</th><th>steals</th><th>preemptions</th><th>handoffs</th></tr>\n",
+/// The dashboard's first frame, as text (what `curl /` shows, and what a
+/// browser shows until the page's script runs): who served it, the
+/// schedtrace line, each P's counters, `/health` and the totals.
+fn first_frame() -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "This page was served by goroutine {} of {} (GOMAXPROCS={}); {} goroutines wait in the netpoller (IO wait).\n{}",
         runtime::goid(),
         runtime::num_goroutine(),
         runtime::gomaxprocs(),
         runtime::waiters(),
         runtime::schedtrace().trim_end(),
     );
-    let (mut steals, mut preempts) = (0, 0);
-    for (i, s) in runtime::p_stats().enumerate() {
-        let _ = writeln!(p, "<tr><td>P{i}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", s.runs, s.steals, s.preempts, s.handoffs);
-        steals += s.steals;
-        preempts += s.preempts;
+    let stats: Vec<_> = runtime::p_stats().collect();
+    for (i, s) in stats.iter().enumerate() {
+        let _ = writeln!(t, "P{i}: runs={} steals={} preempts={} handoffs={}", s.runs, s.steals, s.preempts, s.handoffs);
     }
-    let _ = write!(p, "</table>\n<p>steals={steals} preemptions={preempts}</p>\n<pre>{}</pre>\n</body></html>\n", health());
-    p
+    let _ = write!(
+        t,
+        "{}\nsteals={} preemptions={}",
+        health().trim_end(),
+        stats.iter().map(|s| s.steals).sum::<u64>(),
+        stats.iter().map(|s| s.preempts).sum::<u64>()
+    );
+    t
 }

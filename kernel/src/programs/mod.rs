@@ -6,6 +6,7 @@ mod burst;
 mod chanpanic;
 mod chantest;
 mod churn;
+mod dashboard;
 mod deadlock;
 mod demo;
 mod dump;

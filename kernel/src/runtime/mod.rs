@@ -16,6 +16,7 @@
 //! | `schedtrace`, `scheddetail`                | `schedtrace.rs` |
 //! | `tracebackothers` (the goroutine dump)     | `traceback.rs`  |
 //! | `runtime/trace` (the execution trace)      | `trace.rs`      |
+//! | (none: the dashboard's picture)            | `snapshot.rs`   |
 //! | `sync.WaitGroup`                           | `waitgroup.rs`  |
 //! | `hchan`, `chansend`, `chanrecv`, `closechan` | `chan.rs`     |
 //! | `sudog`, `waitq`                           | `sudog.rs`      |
@@ -54,6 +55,7 @@ mod schedtrace;
 mod schedule;
 pub mod select;
 mod sema;
+pub mod snapshot;
 mod stack;
 mod stw;
 mod sudog;
@@ -63,6 +65,7 @@ pub mod time;
 mod timechan;
 pub mod trace;
 mod traceback;
+pub mod traceslot;
 pub mod waitgroup;
 
 use core::ptr::NonNull;

@@ -287,6 +287,25 @@ impl<T, const N: usize> RunQueue<T, N> {
         }
     }
 
+    /// A look at the queue that takes nothing, for displays (the dashboard;
+    /// Go has none): returns `runnext` and calls `f` for up to `max` queued
+    /// Gs from the head. Any thread. The picture is recent, not consistent:
+    /// a G read here may be taken, run and even reused meanwhile, so the
+    /// caller must only display it (Gs are never freed, so reading one is
+    /// safe). Acquire on `tail` (argument 1): the slots below it were
+    /// written; a slot rewritten since holds another G, never garbage.
+    pub fn peek(&self, max: usize, mut f: impl FnMut(NonNull<T>)) -> Option<NonNull<T>> {
+        let h = self.head.load(Acquire);
+        let t = self.tail.load(Acquire);
+        let n = t.wrapping_sub(h).min(N as u32).min(max as u32);
+        for i in 0..n {
+            if let Some(gp) = NonNull::new(self.slot(h.wrapping_add(i)).load(Relaxed)) {
+                f(gp);
+            }
+        }
+        NonNull::new(self.runnext.load(Relaxed))
+    }
+
     /// Go's `runqdrain`: empties the queue, calling `f` for every G,
     /// `runnext` first and then the ring in order. Owner only (used when a P
     /// is destroyed or handed off).
