@@ -194,7 +194,12 @@ fn ctrl_backslash_dumps_the_goroutines_and_ends_the_trace() {
     let dump = parse_dump(&c.serial[at..sent]);
     let summary = expect_line(&c, "dump: running=");
     let main = int(summary, "running") as u64;
-    assert_eq!(dump.get(&main).map(|g| g.state.as_str()), Some("sleep"), "main sleeps, waiting for the key");
+    // Main waits for the key by sleeping 1 ms at a time and looking: the
+    // key usually finds it asleep, but on a loaded host it can come while
+    // main's vCPU is stalled in the moment main runs (seen once in a
+    // parallel run).
+    let main_state = dump.get(&main).map(|g| g.state.as_str());
+    assert!(matches!(main_state, Some("sleep" | "running")), "main waits for the key: {main_state:?}");
     for id in id_list(summary, "sleep") {
         assert_eq!(dump.get(&id).map(|g| g.state.as_str()), Some("sleep"), "goroutine {id}");
     }
