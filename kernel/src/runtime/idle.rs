@@ -96,23 +96,23 @@ pub(super) fn stopm(m: &M) {
 ///
 /// Where gmpos differs: Go's poller also waits for network readiness;
 /// here the device interrupt wakes a core by itself
-/// (`netpoll_device_event`), so the poller waits only for time. And where
+/// (`netpoll_device_event`), so the waiting M (`timer_m`) waits only for time. And where
 /// Go's poller, woken early by a break, takes a P and looks for work, this
 /// one just recomputes its deadline when no timer is due yet.
 pub(super) fn stopm_or_poll(m: &M) {
     let s = sched();
     let Some(mut until) = earliest_timer() else { return stopm(m) };
-    if s.poller.compare_exchange(NO_M, m.id, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+    if s.timer_m.compare_exchange(NO_M, m.id, Ordering::SeqCst, Ordering::SeqCst).is_err() {
         // Go: "if pollerPollUntil == 0 || pollerPollUntil > pollUntil".
-        let theirs = s.poll_until.load(Ordering::SeqCst);
+        let theirs = s.timer_m_until.load(Ordering::SeqCst);
         if theirs == 0 || theirs > until {
             netpoll_break();
         }
         return stopm(m);
     }
     loop {
-        s.poll_until.store(until, Ordering::SeqCst);
-        netpoll_block(m, until);
+        s.timer_m_until.store(until, Ordering::SeqCst);
+        wait_for_timer(m, until);
         if !m.nextp.load(Ordering::Acquire).is_null() {
             break; // `startm` chose this M: `stopm` below takes its P
         }
@@ -121,8 +121,8 @@ pub(super) fn stopm_or_poll(m: &M) {
             _ => break,
         }
     }
-    s.poll_until.store(0, Ordering::SeqCst);
-    s.poller.store(NO_M, Ordering::SeqCst);
+    s.timer_m_until.store(0, Ordering::SeqCst);
+    s.timer_m.store(NO_M, Ordering::SeqCst);
     if m.nextp.load(Ordering::Acquire).is_null() {
         let mut locked = s.lock.lock();
         // Still idle (not chosen by `startm` since): take a P, preferably
@@ -154,13 +154,13 @@ fn earliest_timer() -> Option<u64> {
 /// `until`, a `netpoll_break`, or `startm`'s IPI. A one-shot timer at
 /// `until` replaces the core's tick meanwhile — on core 0 one at most a
 /// tick ahead, because its tick is sysmon.
-fn netpoll_block(m: &M, until: u64) {
+fn wait_for_timer(m: &M, until: u64) {
     let s = sched();
     m.blocked.store(true, Ordering::Relaxed);
     let mut sysmon_at = nanotime() + time::TICK_NS;
     loop {
         // As in `stopm`, `sti; hlt` cannot miss an IPI sent after these checks.
-        if s.poll_break.swap(false, Ordering::SeqCst) || !m.nextp.load(Ordering::Acquire).is_null() {
+        if s.timer_m_break.swap(false, Ordering::SeqCst) || !m.nextp.load(Ordering::Acquire).is_null() {
             break;
         }
         let now = nanotime();
@@ -186,8 +186,8 @@ fn netpoll_block(m: &M, until: u64) {
 /// is not sent twice.
 pub(super) fn netpoll_break() {
     let s = sched();
-    if !s.poll_break.swap(true, Ordering::SeqCst) {
-        let id = s.poller.load(Ordering::SeqCst);
+    if !s.timer_m_break.swap(true, Ordering::SeqCst) {
+        let id = s.timer_m.load(Ordering::SeqCst);
         if id != NO_M {
             smp::wake(id);
         }
@@ -202,8 +202,8 @@ pub(super) fn netpoll_break() {
 /// running; the waiting M runs it on an idle P, on time.
 pub(super) fn wake_netpoller(when: u64) {
     let s = sched();
-    if s.poller.load(Ordering::SeqCst) != NO_M {
-        let until = s.poll_until.load(Ordering::SeqCst);
+    if s.timer_m.load(Ordering::SeqCst) != NO_M {
+        let until = s.timer_m_until.load(Ordering::SeqCst);
         if until == 0 || until > when {
             netpoll_break();
         }

@@ -61,12 +61,12 @@ pub struct Sched {
     pub stopwait: AtomicU32,
     /// The idle M that waits for the next timer, or `NO_M` (Go: the M
     /// blocked in `netpoll`, which `sched.lastpoll == 0` marks).
-    pub poller: AtomicUsize,
+    pub timer_m: AtomicUsize,
     /// When that M wakes by itself, or 0 (Go's `sched.pollUntil`).
-    pub poll_until: AtomicU64,
+    pub timer_m_until: AtomicU64,
     /// That M is asked to wake now and look again (Go's `netpollBreak`
     /// pipe, with `netpollWakeSig` to send it once).
-    pub poll_break: AtomicBool,
+    pub timer_m_break: AtomicBool,
 }
 
 static SCHED: spin::Once<Sched> = spin::Once::new();
@@ -97,9 +97,9 @@ pub fn init(ncpu: usize, gomaxprocs: usize) -> &'static Sched {
         allm: (0..ncpu).map(M::new).collect(),
         gcwaiting: AtomicBool::new(false),
         stopwait: AtomicU32::new(0),
-        poller: AtomicUsize::new(NO_M),
-        poll_until: AtomicU64::new(0),
-        poll_break: AtomicBool::new(false),
+        timer_m: AtomicUsize::new(NO_M),
+        timer_m_until: AtomicU64::new(0),
+        timer_m_break: AtomicBool::new(false),
     })
 }
 
