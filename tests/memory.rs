@@ -97,8 +97,8 @@ fn procresize_up_and_down_under_load_loses_nothing() {
     assert!(sched.iter().any(|l| l.contains(" gomaxprocs=1 ")), "no SCHED line with gomaxprocs=1");
     for line in &sched {
         let procs = field(line, "gomaxprocs") as usize;
-        let ticks = line.split("schedticks=[").nth(1).unwrap().trim_end_matches(']').split_whitespace().count();
-        assert_eq!(ticks, procs, "one schedtick per P in use: {line}");
+        let runqs = line.rsplit_once(" [").unwrap().1.trim_end_matches(']').split_whitespace().count();
+        assert_eq!(runqs, procs, "one run queue length per P in use: {line}");
     }
 }
 

@@ -446,7 +446,10 @@ impl<T, const N: usize> RunQueue<T, N> {
         t.wrapping_sub(h).min(N as u32)
     }
 
-    /// Whether `runnext` currently holds a G (a snapshot, for tracing).
+    /// Whether `runnext` currently holds a G (a snapshot). Only the host
+    /// tests (`tests/runq.rs`) look at `runnext` from outside; the kernel,
+    /// like Go's schedtrace, does not count it in a queue's length.
+    #[cfg(not(target_os = "none"))]
     pub fn has_runnext(&self) -> bool {
         !self.runnext.load(Relaxed).is_null()
     }
