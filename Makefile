@@ -42,7 +42,7 @@ GMPOS_RUN = exe=$$($(CARGO) build -p boot --bin gmpos-run --message-format=json-
 	  | sed -n 's/.*"executable":"\([^"]*gmpos-run\)".*/\1/p') && [ -n "$$exe" ] && "$$exe"
 
 .DEFAULT_GOAL := help
-.PHONY: help run trace test loom gdb image deps toolchain qemu clean bench bench-scale bench-peers bench-profile
+.PHONY: help run trace test fuzz loom gdb image deps toolchain qemu clean bench bench-scale bench-peers bench-profile
 
 help:
 	@echo 'gmpos: Go'"'"'s GMP scheduler as an x86_64 kernel, run in QEMU.'
@@ -51,6 +51,8 @@ help:
 	@echo '  make run     boot the kernel, serial console on this terminal (Ctrl-A X quits)'
 	@echo '  make trace   run with an execution trace: target/trace/PROG.json (Perfetto) and PROG.svg'
 	@echo '  make test    build everything and run all tests (host unit tests and QEMU boots)'
+	@echo '  make fuzz    fuzz the command line and HTTP parsers (FUZZ_CASES per property) and the'
+	@echo '               servers in QEMU (FUZZ_ROUNDS; FUZZ_SEED=N replays a run)'
 	@echo '  make loom    model-check the run queue and the frame free list with loom'
 	@echo '  make bench   instructions per scheduler operation (1 vCPU, QEMU icount, 2 boots compared)'
 	@echo '               -> console table and target/bench/results.json'
@@ -109,6 +111,15 @@ bench-profile: deps
 bench-peers: deps
 	@[ -f target/bench/results.json ] || { $(CARGO) build -p boot --bin gmpos-bench && $(CARGO) run --quiet -p boot --bin gmpos-bench; }
 	@bench/peers/run.sh
+
+# The long fuzz run; `make test` runs the same tests briefly (tests/fuzz.rs,
+# tests/fuzz_net.rs).
+FUZZ_CASES  ?= 100000
+FUZZ_ROUNDS ?= 1000
+FUZZ_SEED   ?=
+fuzz: deps
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --test fuzz
+	FUZZ_ROUNDS=$(FUZZ_ROUNDS) $(if $(FUZZ_SEED),FUZZ_SEED=$(FUZZ_SEED)) $(CARGO) test --test fuzz_net -- --nocapture
 
 loom: toolchain
 	$(CARGO) test --release --features loom --test runq_loom --test freestack_loom
