@@ -18,7 +18,7 @@ fn deep_recursion_grows_stacks_by_page_faults() {
     let c = boot(4, &["PROG=stackgrow"]);
     assert_success(&c);
     for round in 0..2 {
-        let line = expect_line(&c, &format!("stackgrow: round={round} goroutines=8 depth=1200 sum=720600 wrong=0 "));
+        let line = expect_line(&c, &format!("stackgrow: round={round} goroutines=8 depth=1200 sum=720600 expected=720600 wrong=0 "));
         // 1200 levels of at least 128 bytes: far beyond the one page mapped at spawn.
         assert!(field(line, "deepest_kib") >= 150, "{line}");
     }

@@ -1,6 +1,7 @@
 //! `PROG=hog` (best with GOMAXPROCS=1): one goroutine spins and never
-//! yields; another wakes every 50 ms and measures how late it is. The 10 ms
-//! preemption is what lets the sleeper run at all.
+//! yields; another wakes every 50–70 ms and measures how late it is. The
+//! 10 ms preemption is what lets the sleeper run at all, and what bounds
+//! how late it is.
 
 use alloc::format;
 use alloc::string::String;
@@ -12,6 +13,12 @@ use crate::arch::time::nanotime;
 use crate::runtime::{self, WaitGroup, time};
 
 const PERIOD_NS: u64 = 50_000_000;
+/// Each sleep is `PERIOD_NS` plus a multiple of `SPREAD_STEP_NS` below
+/// `SPREAD_NS`: varied, so that the deadlines fall at every point of the
+/// hog's time slice, the worst included (a fixed period could keep hitting
+/// the same point of the same slice).
+const SPREAD_NS: u64 = 20_000_000;
+const SPREAD_STEP_NS: u64 = 7_300_000;
 
 /// Computes until `stop` is set, with no call into the runtime: only
 /// preemption takes its P away.
@@ -42,6 +49,7 @@ pub fn main(args: &Args) -> Result<(), String> {
 
 /// What [`run`] saw.
 pub struct Hogged {
+    /// Sleeps the sleeper came back from (counted as they end).
     pub wakeups: u64,
     pub max_late_ns: u64,
     /// Preemptions on every P during the run.
@@ -55,7 +63,7 @@ impl Hogged {
 }
 
 /// Starts `hogs` goroutines that spin without ever yielding, and a sleeper
-/// that wakes `wakeups` times, 50 ms apart, recording how late it is; stops
+/// that wakes `wakeups` times, 50–70 ms apart, recording how late it is; stops
 /// the hogs when the sleeper is done.
 pub fn run(hogs: usize, wakeups: u64) -> Hogged {
     let preempts_before: u64 = runtime::p_stats().map(|s| s.preempts).sum();
@@ -70,13 +78,16 @@ pub fn run(hogs: usize, wakeups: u64) -> Hogged {
         });
     }
     let max_late = Arc::new(AtomicU64::new(0));
+    let woken = Arc::new(AtomicU64::new(0));
     {
-        let (max_late, stop, wg) = (max_late.clone(), stop.clone(), wg.clone());
+        let (max_late, woken, stop, wg) = (max_late.clone(), woken.clone(), stop.clone(), wg.clone());
         runtime::go(move || {
-            for _ in 0..wakeups {
-                let deadline = nanotime() + PERIOD_NS;
-                time::sleep(PERIOD_NS);
+            for i in 0..wakeups {
+                let ns = PERIOD_NS + i * SPREAD_STEP_NS % SPREAD_NS;
+                let deadline = nanotime() + ns;
+                time::sleep(ns);
                 max_late.fetch_max(nanotime() - deadline, Ordering::Relaxed);
+                woken.fetch_add(1, Ordering::Relaxed);
             }
             stop.store(true, Ordering::Relaxed);
             wg.done();
@@ -84,5 +95,9 @@ pub fn run(hogs: usize, wakeups: u64) -> Hogged {
     }
     wg.wait();
     let preempts_after: u64 = runtime::p_stats().map(|s| s.preempts).sum();
-    Hogged { wakeups, max_late_ns: max_late.load(Ordering::Relaxed), preemptions: preempts_after - preempts_before }
+    Hogged {
+        wakeups: woken.load(Ordering::Relaxed),
+        max_late_ns: max_late.load(Ordering::Relaxed),
+        preemptions: preempts_after - preempts_before,
+    }
 }
