@@ -14,7 +14,7 @@ use crate::runtime::{self, WaitGroup};
 /// Each level keeps a 128-byte array live across the call, so a level costs
 /// at least that much stack.
 #[inline(never)]
-fn sum_down(n: u64) -> u64 {
+pub(super) fn sum_down(n: u64) -> u64 {
     let frame = core::hint::black_box([n; 16]);
     if n == 0 { 0 } else { frame[(n % 16) as usize].wrapping_add(sum_down(n - 1)) }
 }

@@ -23,6 +23,8 @@
 //! | `sync.Mutex`, `sync.Once`                  | `mutex.rs`, `once.rs` |
 //! | `time.After`, `time.Ticker`                | `timechan.rs`   |
 //! | `checkdead`                                | `checkdead.rs`  |
+//! | (a progress watchdog, for torture runs)    | `watchdog.rs`   |
+//! | (`sched()`'s checks, as in xv6)            | `invariants.rs` |
 //! | `gopanic` (runtime errors)                 | `panic.rs`      |
 //!
 //! The big difference from Go: an M is a CPU core, not an OS thread. There
@@ -33,6 +35,7 @@ pub mod chan;
 mod checkdead;
 pub mod g;
 mod idle;
+pub mod invariants;
 mod m;
 pub mod mcache;
 pub mod mutex;
@@ -58,6 +61,7 @@ mod timechan;
 pub mod trace;
 mod traceback;
 pub mod waitgroup;
+pub mod watchdog;
 
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -267,7 +271,7 @@ pub fn timer_tick() {
 /// Go's `sysmon`, one step per tick of core 0, for what no single core
 /// owns: take Ps from long system calls, wake a core and hand it an idle P
 /// whose timers are due (nobody else would run them), poll the network if nobody
-/// has for 10 ms, print schedtrace lines.
+/// has for 10 ms, print schedtrace lines, and report a hang (`watchdog`).
 /// (Preempting long-running Gs is done by each core's own tick.)
 fn sysmon(s: &'static sched::Sched, now: u64) {
     syscall::retake_syscalls(s, now);
@@ -276,4 +280,5 @@ fn sysmon(s: &'static sched::Sched, now: u64) {
     }
     netpoll::sysmon_netpoll(now);
     schedtrace::tick(s);
+    watchdog::tick(s, now);
 }

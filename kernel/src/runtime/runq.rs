@@ -446,10 +446,9 @@ impl<T, const N: usize> RunQueue<T, N> {
         t.wrapping_sub(h).min(N as u32)
     }
 
-    /// Whether `runnext` currently holds a G (a snapshot). Only the host
-    /// tests (`tests/runq.rs`) look at `runnext` from outside; the kernel,
-    /// like Go's schedtrace, does not count it in a queue's length.
-    #[cfg(not(target_os = "none"))]
+    /// Whether `runnext` currently holds a G (a snapshot; like Go's
+    /// schedtrace, `len` does not count it). The invariant check at
+    /// stop-the-world counts it, to account for every runnable G.
     pub fn has_runnext(&self) -> bool {
         !self.runnext.load(Relaxed).is_null()
     }

@@ -69,7 +69,9 @@ pub fn stop_the_world(reason: &'static str) -> World {
         // Preemptible while waiting: the holder may need our P stopped.
         gosched();
     }
-    stop_the_world_with_sema(reason)
+    let world = stop_the_world_with_sema(reason);
+    super::invariants::check_stopped_world(sched(), world._m.m(), reason);
+    world
 }
 
 /// Like [`stop_the_world`], but gives up (returns `None`) when a stop is in
