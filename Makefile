@@ -42,7 +42,7 @@ GMPOS_RUN = exe=$$($(CARGO) build -p boot --bin gmpos-run --message-format=json-
 	  | sed -n 's/.*"executable":"\([^"]*gmpos-run\)".*/\1/p') && [ -n "$$exe" ] && "$$exe"
 
 .DEFAULT_GOAL := help
-.PHONY: help run trace test fuzz loom gdb image deps toolchain qemu clean bench bench-scale bench-peers bench-profile
+.PHONY: help run trace test fuzz torture loom gdb image deps toolchain qemu clean bench bench-scale bench-peers bench-profile
 
 help:
 	@echo 'gmpos: Go'"'"'s GMP scheduler as an x86_64 kernel, run in QEMU.'
@@ -53,6 +53,8 @@ help:
 	@echo '  make test    build everything and run all tests (host unit tests and QEMU boots)'
 	@echo '  make fuzz    fuzz the command line and HTTP parsers (FUZZ_CASES per property) and the'
 	@echo '               servers in QEMU (FUZZ_ROUNDS; FUZZ_SEED=N replays a run)'
+	@echo '  make torture boot PROG=torture again and again with random SMP, GOMAXPROCS, GODEBUG and'
+	@echo '               workloads for SECONDS (default 180), from SEED (default: the clock; printed)'
 	@echo '  make loom    model-check the run queue and the frame free list with loom'
 	@echo '  make bench   instructions per scheduler operation (1 vCPU, QEMU icount, 2 boots compared)'
 	@echo '               -> console table and target/bench/results.json'
@@ -120,6 +122,13 @@ FUZZ_SEED   ?=
 fuzz: deps
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --test fuzz
 	FUZZ_ROUNDS=$(FUZZ_ROUNDS) $(if $(FUZZ_SEED),FUZZ_SEED=$(FUZZ_SEED)) $(CARGO) test --test fuzz_net -- --nocapture
+
+# Boots with random machines and workloads (boot/src/torture.rs); the same
+# SEED gives the same boots. `make test` runs about a minute of it.
+SECONDS ?= 180
+SEED    ?=
+torture: deps
+	@$(CARGO) build -p boot --bin gmpos-torture && $(CARGO) run --quiet -p boot --bin gmpos-torture -- --seconds $(SECONDS) $(if $(SEED),--seed $(SEED))
 
 loom: toolchain
 	$(CARGO) test --release --features loom --test runq_loom --test freestack_loom

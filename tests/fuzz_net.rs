@@ -14,9 +14,7 @@
 
 mod common;
 use common::*;
-#[path = "common/rng.rs"]
-mod rng;
-use rng::Rng;
+use boot::rng::{self, Rng};
 
 use gmpos::programs::http::{MAX_HEADER, Parse, parse};
 use std::io::{Read, Write};

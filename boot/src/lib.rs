@@ -29,6 +29,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub mod bench;
+pub mod rng;
+pub mod torture;
 pub mod trace;
 
 /// The QEMU binary, looked up on `PATH`.

@@ -1,5 +1,7 @@
-//! A seeded random number generator for tests that must replay from a seed
-//! (splitmix64: every seed, 0 included, gives a good stream).
+//! A seeded random number generator, for what must replay from a seed:
+//! `make torture`'s boots and the fuzz tests in QEMU (splitmix64: every
+//! seed, 0 included, gives a good stream; the kernel's `PROG=torture` has
+//! its own copy, on the other side of the fw_cfg line).
 
 pub struct Rng(u64);
 
@@ -31,12 +33,17 @@ impl Rng {
     }
 }
 
+/// A new seed from the clock.
+pub fn clock_seed() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+}
+
 /// The seed of this run: `$name` from the environment if set (to replay a
-/// failure), else a new one from the clock. Printed either way.
+/// failure), else [`clock_seed`]. Printed either way.
 pub fn seed(name: &str) -> u64 {
     let seed = match std::env::var(name) {
         Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name}={v:?}: not a number")),
-        Err(_) => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64,
+        Err(_) => clock_seed(),
     };
     eprintln!("{name}={seed} (set it to replay this run)");
     seed
