@@ -23,3 +23,27 @@ fn torture_boots_pass_their_checks() {
     assert!(summary.failures.is_empty(), "{} of {} boots failed (TORTURE_SEED={seed}; reports above)", summary.failures.len(), summary.boots);
     assert!(summary.ops > 0 && summary.stops > 0, "the boots checked nothing");
 }
+
+/// Issue 15's "stop-the-world that never ends": a goroutine stopping and
+/// starting the world in a loop beside one changing GOMAXPROCS, while
+/// goroutines spawn themselves. `start_the_world` ends in `wakep`, which
+/// took an idle P and was preempted (by the other loop's stop) before
+/// handing it to an M: that P, on no idle list and with no M, could never
+/// be stopped. With a 200 µs pause put into that window, every boot hung
+/// (the watchdog showed `gcwaiting=1 stopwait=1` and an idle P on no list);
+/// with `wakep` under `acquirem`, as in Go, none does.
+#[test]
+fn the_stop_the_world_storm_ends() {
+    for smp in [3, 4] {
+        let mut q = boot::Qemu::new(smp).args(["PROG=stwstorm"]);
+        q.timeout = Some(Duration::from_secs(120));
+        let c = q.run_captured().expect("run QEMU");
+        assert!(
+            c.outcome == boot::Outcome::Success && c.serial.contains("stwstorm: rounds=200 "),
+            "{}: {}\n{}",
+            q.describe(),
+            c.outcome,
+            c.serial
+        );
+    }
+}

@@ -13,8 +13,9 @@
 //!
 //! Operations, and what each checks:
 //! - `spawn`: a burst of goroutines; each ran exactly once;
-//! - `chain`: goroutines that spawn themselves until told to stop (`select
-//!   { stop: ; default: go self() }`); as many ended as started;
+//! - `stwstorm`: hogs beside sleepers, then stop-the-world and GOMAXPROCS
+//!   changes in a loop while goroutines spawn themselves (`programs::
+//!   stwstorm`); every stop ends, every self-spawner finishes;
 //! - `chan`: producers and consumers on a channel of random capacity;
 //!   values received = values sent (count and sum);
 //! - `select`: one receiver selecting over two channels, with `default`
@@ -33,6 +34,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use super::Args;
 use super::stackgrow::sum_down;
+use super::stwstorm;
 use crate::arch::time::nanotime;
 use crate::runtime::{self, Chan, Mutex, Select, WaitGroup, invariants, syscall, time, watchdog};
 
@@ -70,7 +72,7 @@ pub fn main(args: &Args) -> Result<(), String> {
     for i in 0..OPS {
         let what = match rng.next() % 9 {
             0 => spawn(&mut rng),
-            1 => chain(&mut rng),
+            1 => stwstorm::run(rng.range(5, 50), args.ncpu),
             2 => chan(&mut rng),
             3 => select(&mut rng),
             4 => mutex(&mut rng),
@@ -104,41 +106,6 @@ fn spawn(rng: &mut Rng) -> Result<String, String> {
     match ran.iter().position(|r| r.load(Ordering::Relaxed) != 1) {
         Some(i) => Err(format!("spawn n={n}: goroutine {i} ran {} times", ran[i].load(Ordering::Relaxed))),
         None => Ok(format!("spawn n={n}")),
-    }
-}
-
-/// Goroutines that replace themselves until stopped.
-fn chain(rng: &mut Rng) -> Result<String, String> {
-    struct Chain {
-        stop: AtomicBool,
-        started: AtomicU64,
-        ended: AtomicU64,
-    }
-    fn link(c: Arc<Chain>) {
-        c.started.fetch_add(1, Ordering::Relaxed);
-        if !c.stop.load(Ordering::Relaxed) {
-            let next = c.clone();
-            runtime::go(move || link(next));
-        }
-        c.ended.fetch_add(1, Ordering::Release);
-    }
-    let chains = rng.range(1, 8);
-    let ms = rng.range(1, 20);
-    let c = Arc::new(Chain { stop: AtomicBool::new(false), started: AtomicU64::new(0), ended: AtomicU64::new(0) });
-    for _ in 0..chains {
-        let c = c.clone();
-        runtime::go(move || link(c));
-    }
-    time::sleep(ms * MS);
-    c.stop.store(true, Ordering::Relaxed);
-    // Every link spawns its successor before it ends, so once no link is
-    // left running (ended == started, read in that order) none will start.
-    loop {
-        let ended = c.ended.load(Ordering::Acquire);
-        if ended == c.started.load(Ordering::Relaxed) && ended >= chains {
-            return Ok(format!("chain chains={chains} ms={ms} links={ended}"));
-        }
-        time::sleep(MS / 4);
     }
 }
 

@@ -34,7 +34,7 @@ use core::ptr;
 use core::sync::atomic::{Ordering, fence};
 
 use super::g::NO_M;
-use super::m::M;
+use super::m::{M, acquirem};
 use super::p::{P, PStatus};
 use super::sched::sched;
 use crate::arch::time::nanotime;
@@ -263,6 +263,14 @@ pub fn wakep() {
     {
         return;
     }
+    // Preemption stays off until `startm` has handed the P to an M (Go
+    // 1.19 holds `acquirem` in `startm` across `pidleget`; Go 1.21's
+    // `wakep`: "Otherwise preemption here would leave pp stuck waiting to
+    // enter _Pgcstop"). Between `pidleget` and `startm` the P is on no
+    // idle list and has no M, so a stop-the-world cannot stop it: were
+    // this G preempted there (by that very stop's IPI, when the caller is
+    // a goroutine, as `start_the_world` is), the stop would never end.
+    let _m = acquirem();
     let mut locked = s.lock.lock();
     let Some(pp) = s.pidleget(&mut locked) else {
         drop(locked);
