@@ -79,8 +79,9 @@ pub struct Summary {
 }
 
 /// Boots until `duration` has passed (at least once), from `seed`; calls
-/// `progress` after each boot with its configuration and whether it passed.
-pub fn run(seed: u64, duration: Duration, mut progress: impl FnMut(&Config, bool, &Summary)) -> Summary {
+/// `progress` after each boot with its configuration and its failure, if
+/// it failed (also kept in the summary).
+pub fn run(seed: u64, duration: Duration, mut progress: impl FnMut(&Config, Option<&Failure>, &Summary)) -> Summary {
     let mut rng = Rng::new(seed);
     let start = Instant::now();
     let mut summary = Summary::default();
@@ -95,7 +96,7 @@ pub fn run(seed: u64, duration: Duration, mut progress: impl FnMut(&Config, bool
             Some(done) if ok => summary.stops += chaos_stops(done),
             _ => summary.failures.push(Failure { config: config.clone(), outcome: c.outcome, tail: tail(&c.serial) }),
         }
-        progress(&config, ok, &summary);
+        progress(&config, if ok { None } else { summary.failures.last() }, &summary);
     }
     summary
 }

@@ -37,12 +37,10 @@ fn main() -> ExitCode {
     }
     let seed = seed.unwrap_or_else(boot::rng::clock_seed);
     println!("torture: SEED={seed} for {seconds} s (make torture SEED={seed} runs these boots again)");
-    let summary = boot::torture::run(seed, Duration::from_secs(seconds), |config, ok, s| {
-        println!("torture: boot {}: {} {}", s.boots, config.repro(), if ok { "ok" } else { "FAILED" });
+    let summary = boot::torture::run(seed, Duration::from_secs(seconds), |config, failure, s| match failure {
+        None => println!("torture: boot {}: {} ok", s.boots, config.repro()),
+        Some(f) => println!("torture: boot {}: {}", s.boots, f.report()),
     });
-    for f in &summary.failures {
-        println!("{}", f.report());
-    }
     println!(
         "torture: SEED={seed}: {} boots, {} operations checked, {} chaos stop-the-worlds with invariants checked; {} failed",
         summary.boots,

@@ -72,7 +72,7 @@ pub fn main(args: &Args) -> Result<(), String> {
     for i in 0..OPS {
         let what = match rng.next() % 9 {
             0 => spawn(&mut rng),
-            1 => stwstorm::run(rng.range(5, 50), args.ncpu),
+            1 => stwstorm::run(rng.range(5, 50), args.ncpu).map(|r| format!("stwstorm {r}")),
             2 => chan(&mut rng),
             3 => select(&mut rng),
             4 => mutex(&mut rng),
@@ -306,11 +306,10 @@ fn stw(rng: &mut Rng, ncpu: usize) -> Result<String, String> {
         runtime::start_the_world(runtime::stop_the_world("torture"));
         Ok(String::from("stw stop-start"))
     } else {
+        // (The chaos goroutine may change it again at once: nothing to check
+        // but that the change is accepted; `invariants` checks the rest.)
         let n = rng.range(1, ncpu as u64) as usize;
         let old = runtime::set_gomaxprocs(n)?;
-        if runtime::gomaxprocs() != n {
-            return Err(format!("GOMAXPROCS({n}) from {old} left {}", runtime::gomaxprocs()));
-        }
         Ok(format!("stw gomaxprocs {old}->{n}"))
     }
 }

@@ -166,7 +166,16 @@ pub fn start_the_world(world: World) {
             let has_work = !pp.runq.runqempty() || pp.timers.len.load(Ordering::Relaxed) > 0;
             match if has_work { s.mget(&mut locked) } else { None } {
                 Some(mp) => handoff.push((mp, pp)),
-                None => s.pidleput(&mut locked, pp),
+                None => {
+                    // Work but no idle M (the other cores are in system
+                    // calls): Go would start a thread; gmpos has no more
+                    // cores. The Gs go to the global queue, which every M
+                    // checks, and the P joins the idle ones (sysmon hands
+                    // it an M when its timers are due). An idle P with Gs
+                    // queued would be a P nobody looks at.
+                    pp.runq.runqdrain(|gp| s.globrunqput(&mut locked, gp));
+                    s.pidleput(&mut locked, pp);
+                }
             }
         }
     }
