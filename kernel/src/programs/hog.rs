@@ -22,7 +22,7 @@ const SPREAD_STEP_NS: u64 = 7_300_000;
 
 /// Computes until `stop` is set, with no call into the runtime: only
 /// preemption takes its P away.
-fn spin_until(stop: &AtomicBool) {
+pub(super) fn spin_until(stop: &AtomicBool) {
     let mut x = 0u64;
     while !stop.load(Ordering::Relaxed) {
         x = core::hint::black_box(x.wrapping_add(1));

@@ -14,6 +14,7 @@ use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::Args;
+use super::hog::spin_until;
 use crate::arch::time::nanotime;
 use crate::runtime::{self, Chan, Select, WaitGroup, invariants, time, watchdog};
 
@@ -38,9 +39,7 @@ pub fn run(rounds: u64, ncpu: usize) -> Result<String, String> {
     for _ in 0..hogs {
         let (stop, wg) = (stop.clone(), wg.clone());
         runtime::go(move || {
-            while !stop.load(Ordering::Relaxed) {
-                core::hint::spin_loop();
-            }
+            spin_until(&stop);
             wg.done();
         });
     }

@@ -33,6 +33,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use super::Args;
+use super::hog::spin_until;
 use super::stackgrow::sum_down;
 use super::stwstorm;
 use crate::arch::time::nanotime;
@@ -252,9 +253,7 @@ fn blocking(rng: &mut Rng) -> Result<String, String> {
     for _ in 0..spinners {
         let (stop, wg) = (stop.clone(), wg.clone());
         runtime::go(move || {
-            while !stop.load(Ordering::Relaxed) {
-                core::hint::spin_loop();
-            }
+            spin_until(&stop);
             wg.done();
         });
     }
