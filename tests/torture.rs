@@ -45,3 +45,17 @@ fn the_stop_the_world_storm_ends() {
         );
     }
 }
+
+/// The boot `make torture SEED=2026` found `start_the_world` idling a P
+/// with Gs queued (`pidleput: P0 has a non-empty run queue at
+/// kernel/src/runtime/stw.rs`): without the fix this seed panicked on 2 of
+/// 2 boots, with it on none of 4.
+#[test]
+fn a_stopped_p_with_work_and_no_idle_m_is_not_idled_with_its_queue() {
+    for _ in 0..2 {
+        let mut q = boot::Qemu::new(2).args(["PROG=torture", "N=241547783964386202", "GOMAXPROCS=1"]);
+        q.timeout = Some(Duration::from_secs(120));
+        let c = q.run_captured().expect("run QEMU");
+        assert!(c.outcome == boot::Outcome::Success, "{}: {}\n{}", q.describe(), c.outcome, c.serial);
+    }
+}

@@ -171,7 +171,9 @@ impl Sched {
         gp
     }
 
-    /// Go's `pidleput`: `pp` (released by its M) joins the idle Ps.
+    /// Go's `pidleput`: `pp` (released by its M) joins the idle Ps. A
+    /// broken assertion names the caller (`track_caller`).
+    #[track_caller]
     pub fn pidleput(&self, locked: &mut IrqLockGuard<'_, Locked>, pp: &P) {
         assert!(pp.runq.runqempty(), "pidleput: P{} has a non-empty run queue", pp.id);
         pp.set_status(PStatus::Idle);
