@@ -9,6 +9,7 @@
 //! where the kernel's invariant check or watchdog printed scheddetail and
 //! a goroutine dump (`kernel/src/programs/torture.rs`).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::rng::Rng;
@@ -85,9 +86,13 @@ pub fn run(seed: u64, duration: Duration, mut progress: impl FnMut(&Config, Opti
     let mut rng = Rng::new(seed);
     let start = Instant::now();
     let mut summary = Summary::default();
+    // Boot a copy: a build during a long run would otherwise rewrite the
+    // image under a boot that is reading it.
+    let image = std::env::temp_dir().join(format!("gmpos-torture-{}.img", std::process::id()));
+    std::fs::copy(crate::bios_image(), &image).unwrap_or_else(|e| panic!("copying the disk image to {}: {e}", image.display()));
     while summary.boots == 0 || start.elapsed() < duration {
         let config = Config::random(&mut rng);
-        let c = boot(&config);
+        let c = boot(&config, &image);
         summary.boots += 1;
         summary.ops += c.serial.lines().filter(|l| l.starts_with("torture: op ") && l.ends_with(": ok")).count() as u64;
         let done = c.serial.lines().find(|l| l.starts_with("torture: seed="));
@@ -98,11 +103,13 @@ pub fn run(seed: u64, duration: Duration, mut progress: impl FnMut(&Config, Opti
         }
         progress(&config, if ok { None } else { summary.failures.last() }, &summary);
     }
+    let _ = std::fs::remove_file(&image);
     summary
 }
 
-fn boot(config: &Config) -> Captured {
+fn boot(config: &Config, image: &Path) -> Captured {
     let mut q = Qemu::new(config.smp).args(config.words());
+    q.image = image.to_path_buf();
     q.timeout = Some(BOOT_TIMEOUT);
     q.run_captured().unwrap_or_else(|e| panic!("could not run QEMU: {e}"))
 }
