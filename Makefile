@@ -44,7 +44,7 @@ build_bin = exe=$$($(CARGO) build -p boot --bin $(1) --message-format=json-rende
 GMPOS_RUN = $(call build_bin,gmpos-run) && "$$exe"
 
 .DEFAULT_GOAL := help
-.PHONY: help run trace test loom gdb image deps toolchain qemu chromium clean bench bench-scale bench-peers bench-profile bench-idle bench-net
+.PHONY: help run trace test fuzz torture loom gdb image deps toolchain qemu chromium clean bench bench-scale bench-peers bench-profile bench-idle bench-net
 
 help:
 	@echo 'gmpos: Go'"'"'s GMP scheduler as an x86_64 kernel, run in QEMU.'
@@ -53,6 +53,10 @@ help:
 	@echo '  make run     boot the kernel, serial console on this terminal (Ctrl-A X quits)'
 	@echo '  make trace   run with an execution trace: target/trace/PROG.json (Perfetto) and PROG.svg'
 	@echo '  make test    build everything and run all tests (host unit tests and QEMU boots)'
+	@echo '  make fuzz    fuzz the command line and HTTP parsers (FUZZ_CASES per property) and the'
+	@echo '               servers in QEMU (FUZZ_ROUNDS; FUZZ_SEED=N replays a run)'
+	@echo '  make torture boot PROG=torture again and again with random SMP, GOMAXPROCS, GODEBUG and'
+	@echo '               workloads for SECONDS (default 180), from SEED (default: the clock; printed)'
 	@echo '  make loom    model-check the run queue, the frame free list and the trace slot with loom'
 	@echo '  make bench   instructions per scheduler operation (1 vCPU, QEMU icount, 2 boots compared)'
 	@echo '               -> console table and target/bench/results.json'
@@ -135,6 +139,22 @@ bench-profile: deps
 bench-peers: deps
 	@[ -f target/bench/results.json ] || { $(CARGO) build -p boot --bin gmpos-bench && $(CARGO) run --quiet -p boot --bin gmpos-bench; }
 	@bench/peers/run.sh
+
+# The long fuzz run; `make test` runs the same tests briefly (tests/fuzz.rs,
+# tests/fuzz_net.rs).
+FUZZ_CASES  ?= 100000
+FUZZ_ROUNDS ?= 1000
+FUZZ_SEED   ?=
+fuzz: deps
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --test fuzz
+	FUZZ_ROUNDS=$(FUZZ_ROUNDS) $(if $(FUZZ_SEED),FUZZ_SEED=$(FUZZ_SEED)) $(CARGO) test --test fuzz_net -- --nocapture
+
+# Boots with random machines and workloads (boot/src/torture.rs); the same
+# SEED gives the same boots. `make test` runs about a minute of it.
+SECONDS ?= 180
+SEED    ?=
+torture: deps
+	@$(CARGO) build -p boot --bin gmpos-torture && $(CARGO) run --quiet -p boot --bin gmpos-torture -- --seconds $(SECONDS) $(if $(SEED),--seed $(SEED))
 
 loom: toolchain
 	$(CARGO) test --release --features loom --test runq_loom --test freestack_loom --test traceslot_loom

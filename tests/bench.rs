@@ -1,7 +1,8 @@
 //! `PROG=bench` (what `make bench` runs), judged by outcomes, never by its
-//! figures: every benchmark runs and reports, two boots under icount report
-//! the very same figures (the method's promise), and a wrong setup is
-//! refused with a clear message.
+//! figures: every benchmark runs and reports, the method's self-check holds
+//! (a two-instruction loop measures 2.0 instructions per iteration), two
+//! boots under icount report the very same figures (the method's promise),
+//! and a wrong setup is refused with a clear message.
 
 mod common;
 use boot::Qemu;
@@ -41,6 +42,8 @@ fn every_benchmark_reports_and_two_boots_agree_exactly() {
         let line = lines.iter().find(|l| l.name == *name).unwrap_or_else(|| panic!("no result for {name}"));
         assert!(line.result.iterations > 0, "{name}: no iterations");
     }
+    // The method's self-check: a two-instruction loop measures 2.0.
+    boot::bench::check_method(&lines).unwrap_or_else(|e| panic!("{e}"));
     let second = bench_boot();
     assert_success(&second);
     assert_eq!(parse(&second.serial).unwrap(), lines, "two boots under icount gave different figures");

@@ -18,7 +18,7 @@ fn deep_recursion_grows_stacks_by_page_faults() {
     let c = boot(4, &["PROG=stackgrow"]);
     assert_success(&c);
     for round in 0..2 {
-        let line = expect_line(&c, &format!("stackgrow: round={round} goroutines=8 depth=1200 sum=720600 wrong=0 "));
+        let line = expect_line(&c, &format!("stackgrow: round={round} goroutines=8 depth=1200 sum=720600 expected=720600 wrong=0 "));
         // 1200 levels of at least 128 bytes: far beyond the one page mapped at spawn.
         assert!(field(line, "deepest_kib") >= 150, "{line}");
     }
@@ -97,8 +97,8 @@ fn procresize_up_and_down_under_load_loses_nothing() {
     assert!(sched.iter().any(|l| l.contains(" gomaxprocs=1 ")), "no SCHED line with gomaxprocs=1");
     for line in &sched {
         let procs = field(line, "gomaxprocs") as usize;
-        let ticks = line.split("schedticks=[").nth(1).unwrap().trim_end_matches(']').split_whitespace().count();
-        assert_eq!(ticks, procs, "one schedtick per P in use: {line}");
+        let runqs = line.rsplit_once(" [").unwrap().1.trim_end_matches(']').split_whitespace().count();
+        assert_eq!(runqs, procs, "one run queue length per P in use: {line}");
     }
 }
 

@@ -4,6 +4,15 @@
 
 mod common;
 use common::*;
+#[path = "common/go119.rs"]
+mod go119;
+
+/// The per-P run queue lengths at the end of a plain SCHED line (`[3 0 7 1]`).
+fn runq_list(line: &str) -> Vec<u64> {
+    let start = line.rfind(" [").unwrap_or_else(|| panic!("no run queue list in {line:?}")) + 2;
+    let inner = line[start..].strip_suffix(']').unwrap_or_else(|| panic!("unclosed [ in {line:?}"));
+    inner.split_whitespace().map(|n| n.parse().expect("a number")).collect()
+}
 
 /// The numbers inside `key=[...]` on `line`.
 fn bracket_list(line: &str, key: &str) -> Vec<u64> {
@@ -52,7 +61,7 @@ fn gomaxprocs_limits_the_ps(procs: u64) {
         assert_eq!(field(line, "gomaxprocs"), procs, "{line}");
         assert_eq!(field(line, "threads"), 4, "{line}");
         assert!(field(line, "idlethreads") >= 4 - procs, "cores without a P must stay idle: {line}");
-        assert_eq!(bracket_list(line, "schedticks").len() as u64, procs, "{line}");
+        assert_eq!(runq_list(line).len() as u64, procs, "one run queue length per P: {line}");
     }
 }
 
@@ -95,24 +104,10 @@ fn schedtrace_lines_follow_go_format() {
     let sched: Vec<&str> = c.serial.lines().filter(|l| l.starts_with("SCHED ")).collect();
     assert!(!sched.is_empty(), "no SCHED lines");
     for line in sched {
-        // SCHED 100ms: gomaxprocs=4 idleprocs=0 threads=4 spinningthreads=0 needspinning=0
-        // idlethreads=0 runqueue=12 [3 0 7 1] schedticks=[ 102 98 97 110 ]
-        let (head, rest) = line.split_once(": ").expect("SCHED <t>ms: ...");
-        assert!(head.strip_prefix("SCHED ").and_then(|t| t.strip_suffix("ms")).is_some_and(|t| t.parse::<u64>().is_ok()), "{line}");
-        let words: Vec<&str> = rest.split_whitespace().collect();
-        let keys: Vec<&str> = words[..7].iter().map(|w| w.split('=').next().unwrap()).collect();
-        assert_eq!(
-            keys,
-            ["gomaxprocs", "idleprocs", "threads", "spinningthreads", "needspinning", "idlethreads", "runqueue"],
-            "{line}"
-        );
-        assert!(words[7].starts_with('['), "{line}");
+        // SCHED 100ms: gomaxprocs=4 idleprocs=0 threads=4 spinningthreads=0 idlethreads=0 runqueue=12 [3 0 7 1]
+        go119::assert_go119(line);
         assert_eq!(field(line, "gomaxprocs"), 4, "{line}");
         assert_eq!(field(line, "threads"), 4, "{line}");
-        let open = rest.find(" [").expect("per-P run queue lengths");
-        let close = rest[open..].find(']').unwrap() + open;
-        assert_eq!(rest[open + 2..close].split_whitespace().count(), 4, "one runqsize per P: {line}");
-        assert!(rest.ends_with(" ]") && rest.contains("schedticks=[ "), "{line}");
-        assert_eq!(bracket_list(line, "schedticks").len(), 4, "{line}");
+        assert_eq!(runq_list(line).len(), 4, "one run queue length per P: {line}");
     }
 }

@@ -15,13 +15,31 @@ fn field(line: &str, key: &str) -> u64 {
     digits.parse().unwrap_or_else(|_| panic!("{key}= is not a number in {line:?}"))
 }
 
+/// `max_delay_ms=5.0` as a decimal number.
+fn decimal(line: &str, key: &str) -> f64 {
+    let start = line.find(&format!(" {key}=")).unwrap_or_else(|| panic!("no {key}= in {line:?}")) + key.len() + 2;
+    let text: String = line[start..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    text.parse().unwrap_or_else(|_| panic!("{key}= is not a number in {line:?}"))
+}
+
 #[test]
 fn a_never_yielding_goroutine_does_not_starve_a_sleeper() {
-    // With one P, the sleeper can only run if the hog is preempted.
-    let c = boot(2, &["PROG=hog", "GOMAXPROCS=1", "N=10"]);
+    // With one P, the sleeper can only run if the hog is preempted; under
+    // icount, time is the guest's own, so the delay is the scheduler's.
+    // The sleeper waits out the slice in progress (10 ms) and, when the
+    // 1-in-61 global-queue check picks the preempted hog first, one more:
+    // at most two slices and a tick. (Measured: 10.5 ms, on every run; with
+    // a 30 ms slice, 30.0 ms.)
+    let mut q = Qemu::new(1).args(["PROG=hog", "GOMAXPROCS=1", "N=20"]);
+    q.icount = true;
+    q.timeout = Some(TIMEOUT);
+    let c = boot_with(&q);
     assert_success(&c);
-    let line = expect_line(&c, "hog: wakeups=10 ");
+    let line = expect_line(&c, "hog: wakeups=");
+    assert_eq!(field(line, "wakeups"), 20, "every sleep ended: {line}");
     assert!(field(line, "preemptions") > 0, "{line}");
+    let delay = decimal(line, "max_delay_ms");
+    assert!(delay <= 21.0, "a hog delayed the sleeper by more than two 10 ms slices and a tick: {line}");
 }
 
 #[test]

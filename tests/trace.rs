@@ -7,6 +7,8 @@
 
 mod common;
 use common::*;
+#[path = "common/go119.rs"]
+mod go119;
 use std::collections::{HashMap, HashSet};
 
 /// The value after ` key=` (or at the start) on `line`, up to the next space.
@@ -43,7 +45,7 @@ fn scheddetail_lines_parse_and_agree_with_the_header() {
         let fields: Vec<&str> = header.split_once(": ").unwrap().1.split(' ').map(|w| w.split('=').next().unwrap()).collect();
         assert_eq!(
             fields,
-            ["gomaxprocs", "idleprocs", "threads", "spinningthreads", "needspinning", "idlethreads", "runqueue", "gcwaiting", "nmidlelocked", "stopwait", "sysmonwait"],
+            ["gomaxprocs", "idleprocs", "threads", "spinningthreads", "idlethreads", "runqueue", "gcwaiting", "nmidlelocked", "stopwait", "sysmonwait"],
             "{header}"
         );
         assert!(!header.contains('['), "no run queue list in detailed mode: {header}");
@@ -54,6 +56,9 @@ fn scheddetail_lines_parse_and_agree_with_the_header() {
         let ps: Vec<&str> = body.iter().filter(|l| l.starts_with("  P")).copied().collect();
         let ms: Vec<&str> = body.iter().filter(|l| l.starts_with("  M")).copied().collect();
         let gs: Vec<&str> = body.iter().filter(|l| l.starts_with("  G")).copied().collect();
+        for line in std::iter::once(header).chain(&body) {
+            go119::assert_go119(line);
+        }
         assert_eq!(ps.len() + ms.len() + gs.len(), body.len(), "only P, M and G lines: {body:?}");
         assert_eq!(ps.len() as i64, gomaxprocs, "one line per P after {header}");
         assert_eq!(ms.len() as i64, threads, "one line per M after {header}");
@@ -66,7 +71,8 @@ fn scheddetail_lines_parse_and_agree_with_the_header() {
                 assert!(int(p, k) >= 0, "{p}");
             }
         }
-        for (n, m) in ms.iter().enumerate() {
+        // Newest M first, as Go walks allm.
+        for (n, m) in ms.iter().rev().enumerate() {
             assert!(m.starts_with(&format!("  M{n}: ")), "{m}");
             assert_eq!(
                 keys(m),

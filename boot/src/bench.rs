@@ -68,6 +68,26 @@ fn parse_line(line: &str) -> Result<BenchLine, String> {
     Ok(BenchLine { name, unit, result, extra: words })
 }
 
+/// What the `loop` benchmark must measure: its loop is exactly two
+/// instructions (`dec`, `jnz`).
+pub const LOOP_EXPECTED: &str = "2.0";
+
+/// The method's self-check: under icount, `loop` measures exactly
+/// [`LOOP_EXPECTED`] instructions per iteration. Anything else means the
+/// figures are not instruction counts (icount off, another clock, a
+/// miscompiled loop), and none of them can be trusted.
+pub fn check_method(lines: &[BenchLine]) -> Result<(), String> {
+    let l = lines.iter().find(|l| l.name == "loop").ok_or("no result for the `loop` self-check")?;
+    if l.result.value != LOOP_EXPECTED {
+        return Err(format!(
+            "self-check failed: a two-instruction loop measured {} instructions per iteration, not {LOOP_EXPECTED} \
+             (is icount on?): the figures are not instruction counts",
+            l.result.value
+        ));
+    }
+    Ok(())
+}
+
 /// Digits, optionally followed by a point and one digit.
 fn is_decimal(s: &str) -> bool {
     let (int, frac) = s.split_once('.').unwrap_or((s, "0"));
@@ -93,6 +113,15 @@ mod tests {
         assert_eq!(lines[0].extra, vec![("ticks".to_string(), "510200".to_string())]);
         assert_eq!(lines[1].result, Measured { value: "8338.6".into(), iterations: 1000 });
         assert_eq!(lines[1].extra, vec![("frames".to_string(), "2016".to_string())]);
+    }
+
+    #[test]
+    fn the_loop_self_check_wants_exactly_two_instructions() {
+        let with = |v: &str| parse(&format!("bench: name=loop unit=instructions/iteration value={v} iterations=9\nbench: done\n")).unwrap();
+        assert!(check_method(&with("2.0")).is_ok());
+        assert!(check_method(&with("2.1")).unwrap_err().contains("measured 2.1 instructions"));
+        assert!(check_method(&with("0.5")).is_err());
+        assert!(check_method(&parse("bench: done\n").unwrap()).is_err(), "no loop line");
     }
 
     #[test]

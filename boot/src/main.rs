@@ -15,7 +15,7 @@ Boots the gmpos kernel in QEMU with its serial console on this terminal.
 Ctrl-A X quits QEMU (Ctrl-A H lists the other Ctrl-A keys).
 
 Options:
-  --smp N           virtual CPUs, 1..=255 (default 4)
+  --smp N           virtual CPUs, 1..=64 (default 4)
   --mem MIB         guest memory in MiB (default 2048)
   --accel tcg|kvm   accelerator (default tcg; kvm only on request)
   --timeout SECS    kill QEMU after SECS seconds, 0 = never
@@ -167,7 +167,7 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<(Action, Qemu), String> {
             "--smp" => {
                 q.smp = number(&value("--smp")?, "--smp")?;
                 if !(1..=boot::MAX_SMP).contains(&q.smp) {
-                    return Err(format!("--smp must be 1..={}, not {}", boot::MAX_SMP, q.smp));
+                    return Err(format!("--smp must be 1..={} (gmpos runs on at most {0} cores), not {}", boot::MAX_SMP, q.smp));
                 }
             }
             "--mem" => {

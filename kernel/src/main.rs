@@ -59,6 +59,10 @@ fn kmain(boot: &'static mut BootInfo) -> ! {
         println!("gmpos: no network: {e}");
     }
 
+    let ncores = machine.ap_apic_ids.len() + 1;
+    if ncores > arch::cpu::MAX_CPUS {
+        fail(&alloc::format!("this machine has {ncores} cores; gmpos runs on at most {}", arch::cpu::MAX_CPUS));
+    }
     let started = arch::smp::start_aps(&machine.ap_apic_ids, ap_main);
     let deadline = arch::time::nanotime() + 1_000_000_000;
     while arch::cpu::online() < 1 + started && arch::time::nanotime() < deadline {

@@ -113,6 +113,7 @@ fn run(o: &Options) -> Result<(), String> {
     q.timeout = Some(o.timeout);
     eprintln!("gmpos-bench: booting {} on {}, {} time(s)", q.kernel_cmdline(), q.describe(), o.runs);
     let first = boot_once(&q)?;
+    bench::check_method(&first)?;
     for run in 2..=o.runs {
         let again = boot_once(&q)?;
         if again != first {

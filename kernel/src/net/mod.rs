@@ -7,7 +7,9 @@
 //! One lock ([`STACK`]) guards the whole stack: interface, sockets, the
 //! card and every socket's `PollDesc`. Everything done under it runs on the
 //! core's g0 stack (`runtime::systemstack`): smoltcp needs more stack than a
-//! goroutine's 8 KiB. Network configuration is QEMU's user networking:
+//! goroutine has mapped (one 4 KiB page at spawn, grown by page faults), and
+//! on g0 it does not grow the stack of every goroutine that uses a socket.
+//! Network configuration is QEMU's user networking:
 //! guest 10.0.2.15/24, gateway 10.0.2.2.
 
 mod stack;

@@ -424,22 +424,29 @@ fn mutex_excludes(n: usize) -> Result<(), String> {
 
 /// Holders that sleep 2 ms inside the lock make waiters wait over 1 ms:
 /// the mutex goes into starvation mode and is handed from owner to
-/// waiter. The holds never overlap: the whole run lasts at least the sum
-/// of the sleeps (a sleep never ends early).
+/// waiter, and leaves it when the last waiter takes it. Each holder notes
+/// the mode it holds the mutex in, by its place in the order of holds (the
+/// counter's value): some holds must be in starvation mode, the last must
+/// not, and the mode must be left once entered. The holds never overlap:
+/// the whole run lasts at least the sum of the sleeps (a sleep never ends
+/// early).
 fn mutex_starvation_handoff() -> Result<(), String> {
     const WORKERS: u64 = 4;
     const ROUNDS: u64 = 5;
     const HOLD: u64 = 2 * MS;
+    const HOLDS: usize = (WORKERS * ROUNDS) as usize;
     let m = Arc::new(Mutex::new(0u64));
+    let modes: Arc<Vec<AtomicBool>> = Arc::new((0..HOLDS).map(|_| AtomicBool::new(false)).collect());
     let wg = Arc::new(WaitGroup::new());
     wg.add(WORKERS as i64);
     let start = nanotime();
     for _ in 0..WORKERS {
-        let (m, wg) = (m.clone(), wg.clone());
+        let (m, modes, wg) = (m.clone(), modes.clone(), wg.clone());
         runtime::go(move || {
             for _ in 0..ROUNDS {
                 let mut c = m.lock();
                 let v = *c;
+                modes[v as usize % HOLDS].store(m.starving(), Ordering::Relaxed);
                 time::sleep(HOLD);
                 *c = v + 1;
             }
@@ -455,7 +462,18 @@ fn mutex_starvation_handoff() -> Result<(), String> {
     if elapsed < WORKERS * ROUNDS * HOLD {
         return fail("mutex starvation", format!("{} holds of 2 ms took {} us: they overlapped", WORKERS * ROUNDS, elapsed / 1000));
     }
-    crate::println!("chantest: mutex starvation ok (counter={total}; {} ms for {} serial 2 ms holds)", elapsed / MS, WORKERS * ROUNDS);
+    // S: held in starvation mode (handed off), N: in normal mode.
+    let modes: String = modes.iter().map(|s| if s.load(Ordering::Relaxed) { 'S' } else { 'N' }).collect();
+    let entered = modes.find('S');
+    let left = entered.is_some_and(|i| modes[i..].contains('N'));
+    if entered.is_none() || !left || m.starving() {
+        return fail("mutex starvation", format!("modes={modes} (entered={} left={left} starving_now={})", entered.is_some(), m.starving()));
+    }
+    crate::println!(
+        "chantest: mutex starvation ok (counter={total}; {} ms for {} serial 2 ms holds; modes={modes}: entered and left)",
+        elapsed / MS,
+        WORKERS * ROUNDS
+    );
     Ok(())
 }
 

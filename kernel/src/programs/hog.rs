@@ -1,7 +1,8 @@
 //! `PROG=hog` (best with GOMAXPROCS=1): one goroutine spins, yielding only
-//! every 200 ms; another wakes every 50 ms and measures how late it is.
-//! The 10 ms preemption is what lets the sleeper run on time; with
-//! `GODEBUG=asyncpreemptoff=1` it waits for the hog's next yield.
+//! every 200 ms; another wakes every 50–70 ms and measures how late it is.
+//! The 10 ms preemption is what lets the sleeper run on time, and what
+//! bounds how late it is; with `GODEBUG=asyncpreemptoff=1` it waits for
+//! the hog's next yield.
 
 use alloc::format;
 use alloc::string::String;
@@ -14,6 +15,12 @@ use crate::arch::time::nanotime;
 use crate::runtime::{self, WaitGroup, time};
 
 const PERIOD_NS: u64 = 50_000_000;
+/// Each sleep is `PERIOD_NS` plus a multiple of `SPREAD_STEP_NS` below
+/// `SPREAD_NS`: varied, so that the deadlines fall at every point of the
+/// hog's time slice, the worst included (a fixed period could keep hitting
+/// the same point of the same slice).
+const SPREAD_NS: u64 = 20_000_000;
+const SPREAD_STEP_NS: u64 = 7_300_000;
 /// How long a hog computes between two yields.
 pub const YIELD_EVERY_NS: u64 = 200_000_000;
 
@@ -59,6 +66,7 @@ pub fn main(args: &Args) -> Result<(), String> {
 
 /// What [`run`] saw.
 pub struct Hogged {
+    /// Sleeps the sleeper came back from (counted as they end).
     pub wakeups: u64,
     /// How late each wakeup was, in ns, sorted.
     pub late_ns: Vec<u64>,
@@ -79,7 +87,7 @@ impl Hogged {
 }
 
 /// Starts `hogs` goroutines that spin, yielding every 200 ms, and a sleeper
-/// that wakes `wakeups` times, 50 ms apart, recording how late it is; stops
+/// that wakes `wakeups` times, 50–70 ms apart, recording how late it is; stops
 /// the hogs when the sleeper is done.
 pub fn run(hogs: usize, wakeups: u64) -> Hogged {
     let preempts_before: u64 = runtime::p_stats().map(|s| s.preempts).sum();
@@ -94,13 +102,16 @@ pub fn run(hogs: usize, wakeups: u64) -> Hogged {
         });
     }
     let late: Arc<Vec<AtomicU64>> = Arc::new((0..wakeups).map(|_| AtomicU64::new(0)).collect());
+    let woken = Arc::new(AtomicU64::new(0));
     {
-        let (late, stop, wg) = (late.clone(), stop.clone(), wg.clone());
+        let (late, woken, stop, wg) = (late.clone(), woken.clone(), stop.clone(), wg.clone());
         runtime::go(move || {
-            for slot in late.iter() {
-                let deadline = nanotime() + PERIOD_NS;
-                time::sleep(PERIOD_NS);
+            for (i, slot) in (0u64..).zip(late.iter()) {
+                let ns = PERIOD_NS + i * SPREAD_STEP_NS % SPREAD_NS;
+                let deadline = nanotime() + ns;
+                time::sleep(ns);
                 slot.store(nanotime() - deadline, Ordering::Relaxed);
+                woken.fetch_add(1, Ordering::Relaxed);
             }
             stop.store(true, Ordering::Relaxed);
             wg.done();
@@ -110,5 +121,5 @@ pub fn run(hogs: usize, wakeups: u64) -> Hogged {
     let preempts_after: u64 = runtime::p_stats().map(|s| s.preempts).sum();
     let mut late_ns: Vec<u64> = late.iter().map(|l| l.load(Ordering::Relaxed)).collect();
     late_ns.sort_unstable();
-    Hogged { wakeups, late_ns, preemptions: preempts_after - preempts_before }
+    Hogged { wakeups: woken.load(Ordering::Relaxed), late_ns, preemptions: preempts_after - preempts_before }
 }

@@ -29,7 +29,9 @@ mod sleep;
 mod spawn;
 mod stackgrow;
 mod stw;
+mod stwstorm;
 mod syscall;
+mod torture;
 mod tracecost;
 mod yield_;
 
@@ -64,6 +66,8 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "million", about: "park N goroutines (default 1000000), report bytes per G, wake all", main: million::main },
     Program { name: "procresize", about: "GOMAXPROCS 4 -> 1 -> 3 -> 4 while N goroutines (default 4000) run; none lost", main: procresize::main },
     Program { name: "stackgrow", about: "recursion N deep (default 1200) grows stacks by page faults, checked", main: stackgrow::main },
+    Program { name: "torture", about: "a seeded mix of checked operations while the world stops and GOMAXPROCS changes (N=seed)", main: torture::main },
+    Program { name: "stwstorm", about: "stop the world and resize N times (default 200) while goroutines spawn themselves", main: stwstorm::main },
     Program { name: "stw", about: "stop the world N times (default 20) while every P runs a hog", main: stw::main },
     Program { name: "echo", about: "TCP and UDP echo server on port 7 (N= CPU-bound goroutines alongside)", main: echo::main },
     Program { name: "httpd", about: "HTTP/1.1 server on port 80 showing the scheduler (N= CPU-bound goroutines)", main: httpd::main },

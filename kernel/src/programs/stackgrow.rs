@@ -14,7 +14,7 @@ use crate::runtime::{self, WaitGroup};
 /// Each level keeps a 128-byte array live across the call, so a level costs
 /// at least that much stack.
 #[inline(never)]
-fn sum_down(n: u64) -> u64 {
+pub(super) fn sum_down(n: u64) -> u64 {
     let frame = core::hint::black_box([n; 16]);
     if n == 0 { 0 } else { frame[(n % 16) as usize].wrapping_add(sum_down(n - 1)) }
 }
@@ -26,13 +26,18 @@ pub fn main(args: &Args) -> Result<(), String> {
     let frames0 = frames::in_use();
     for round in 0..2 {
         let wrong = Arc::new(AtomicU64::new(0));
+        // The sum one of the goroutines computed (any: `wrong` counts those
+        // that differ from `expected`).
+        let sum = Arc::new(AtomicU64::new(0));
         let deepest = Arc::new(AtomicU64::new(0));
         let wg = Arc::new(WaitGroup::new());
         wg.add(goroutines as i64);
         for _ in 0..goroutines {
-            let (wrong, deepest, wg) = (wrong.clone(), deepest.clone(), wg.clone());
+            let (wrong, sum, deepest, wg) = (wrong.clone(), sum.clone(), deepest.clone(), wg.clone());
             runtime::go(move || {
-                if sum_down(depth) != expected {
+                let got = sum_down(depth);
+                sum.store(got, Ordering::Relaxed);
+                if got != expected {
                     wrong.fetch_add(1, Ordering::Relaxed);
                 }
                 deepest.fetch_max(runtime::stack_mapped(), Ordering::Relaxed);
@@ -47,7 +52,8 @@ pub fn main(args: &Args) -> Result<(), String> {
         }
         let (faulted, released) = stack::page_counts();
         crate::println!(
-            "stackgrow: round={round} goroutines={goroutines} depth={depth} sum={expected} wrong={} deepest_kib={} faulted_pages={faulted} released_pages={released} frames_in_use_delta={} redelivered_interrupts={}",
+            "stackgrow: round={round} goroutines={goroutines} depth={depth} sum={} expected={expected} wrong={} deepest_kib={} faulted_pages={faulted} released_pages={released} frames_in_use_delta={} redelivered_interrupts={}",
+            sum.load(Ordering::Relaxed),
             wrong.load(Ordering::Relaxed),
             deepest.load(Ordering::Relaxed) / 1024,
             frames::in_use() as i64 - frames0 as i64,

@@ -44,7 +44,7 @@ use core::sync::atomic::{Ordering, fence};
 
 use super::debug::{self, Switch};
 use super::g::NO_M;
-use super::m::M;
+use super::m::{M, acquirem};
 use super::p::{P, PStatus};
 use super::sched::sched;
 use super::sysmon;
@@ -116,23 +116,23 @@ pub(super) fn stopm(m: &M) {
 ///
 /// Where gmpos differs: Go's poller also waits for network readiness;
 /// here the device interrupt wakes a core by itself
-/// (`netpoll_device_event`), so the poller waits only for time. And where
+/// (`netpoll_device_event`), so the waiting M (`timer_m`) waits only for time. And where
 /// Go's poller, woken early by a break, takes a P and looks for work, this
 /// one just recomputes its deadline when no timer is due yet.
 pub(super) fn stopm_or_poll(m: &M) {
     let s = sched();
     let Some(mut until) = earliest_timer() else { return stopm(m) };
-    if s.poller.compare_exchange(NO_M, m.id, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+    if s.timer_m.compare_exchange(NO_M, m.id, Ordering::SeqCst, Ordering::SeqCst).is_err() {
         // Go: "if pollerPollUntil == 0 || pollerPollUntil > pollUntil".
-        let theirs = s.poll_until.load(Ordering::SeqCst);
+        let theirs = s.timer_m_until.load(Ordering::SeqCst);
         if theirs == 0 || theirs > until {
             netpoll_break();
         }
         return stopm(m);
     }
     loop {
-        s.poll_until.store(until, Ordering::SeqCst);
-        netpoll_block(m, until);
+        s.timer_m_until.store(until, Ordering::SeqCst);
+        wait_for_timer(m, until);
         if !m.nextp.load(Ordering::Acquire).is_null() {
             break; // `startm` chose this M: `stopm` below takes its P
         }
@@ -141,8 +141,8 @@ pub(super) fn stopm_or_poll(m: &M) {
             _ => break,
         }
     }
-    s.poll_until.store(0, Ordering::SeqCst);
-    s.poller.store(NO_M, Ordering::SeqCst);
+    s.timer_m_until.store(0, Ordering::SeqCst);
+    s.timer_m.store(NO_M, Ordering::SeqCst);
     if m.nextp.load(Ordering::Acquire).is_null() {
         let mut locked = s.lock.lock();
         // Still idle (not chosen by `startm` since): take a P, preferably
@@ -175,13 +175,13 @@ fn earliest_timer() -> Option<u64> {
 /// `until` replaces the core's tick meanwhile — on core 0 one at most a
 /// tick ahead, because its tick is sysmon, unless sysmon may sleep (every
 /// P idle: then sysmon's own wake-up, `sysmon::wake_at`).
-fn netpoll_block(m: &M, until: u64) {
+fn wait_for_timer(m: &M, until: u64) {
     let s = sched();
     m.blocked.store(true, Ordering::Relaxed);
     let mut sysmon_at = nanotime() + time::TICK_NS;
     loop {
         // As in `stopm`, `sti; hlt` cannot miss an IPI sent after these checks.
-        if s.poll_break.swap(false, Ordering::SeqCst) || !m.nextp.load(Ordering::Acquire).is_null() {
+        if s.timer_m_break.swap(false, Ordering::SeqCst) || !m.nextp.load(Ordering::Acquire).is_null() {
             break;
         }
         let now = nanotime();
@@ -212,8 +212,8 @@ fn netpoll_block(m: &M, until: u64) {
 /// is not sent twice.
 pub(super) fn netpoll_break() {
     let s = sched();
-    if !s.poll_break.swap(true, Ordering::SeqCst) {
-        let id = s.poller.load(Ordering::SeqCst);
+    if !s.timer_m_break.swap(true, Ordering::SeqCst) {
+        let id = s.timer_m.load(Ordering::SeqCst);
         if id != NO_M {
             smp::wake(id);
         }
@@ -228,8 +228,8 @@ pub(super) fn netpoll_break() {
 /// running; the waiting M runs it on an idle P, on time.
 pub(super) fn wake_netpoller(when: u64) {
     let s = sched();
-    if s.poller.load(Ordering::SeqCst) != NO_M {
-        let until = s.poll_until.load(Ordering::SeqCst);
+    if s.timer_m.load(Ordering::SeqCst) != NO_M {
+        let until = s.timer_m_until.load(Ordering::SeqCst);
         if until == 0 || until > when {
             netpoll_break();
         }
@@ -299,6 +299,14 @@ pub fn wakep() {
     {
         return;
     }
+    // Preemption stays off until `startm` has handed the P to an M (Go
+    // 1.19 holds `acquirem` in `startm` across `pidleget`; Go 1.21's
+    // `wakep`: "Otherwise preemption here would leave pp stuck waiting to
+    // enter _Pgcstop"). Between `pidleget` and `startm` the P is on no
+    // idle list and has no M, so a stop-the-world cannot stop it: were
+    // this G preempted there (by that very stop's IPI, when the caller is
+    // a goroutine, as `start_the_world` is), the stop would never end.
+    let _m = acquirem();
     let mut locked = s.lock.lock();
     let Some(pp) = s.pidleget(&mut locked) else {
         drop(locked);

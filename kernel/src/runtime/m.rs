@@ -46,11 +46,21 @@ pub struct M {
     pub(super) fastrand: Cell<u64>,
 }
 
-// SAFETY: the Cells and the UnsafeCell are touched only on this M's own core,
-// by the G it runs or its g0, never by interrupt handlers; everything shared
-// is atomic.
+// SAFETY: the Cells and the UnsafeCell are touched only on this M's own
+// core, so never by two cores at once, and never by two contexts of that
+// core at once:
+// - `g0` and `mcall_fn` are written by the running G in `mcall` (interrupts
+//   off from before it reads its M to the switch), and by this core's timer
+//   and IPI handlers in `preemptone`, which run with interrupts off and only
+//   interrupt a G that had them on, so never one inside `mcall`; g0 reads
+//   them after the switch in `execute`, with interrupts off;
+// - `park_unlock` is set by `gopark` and taken by `park_m` on g0, both with
+//   interrupts off;
+// - `fastrand` is drawn by a G under `acquirem` (`cheaprandn`) and by g0 in
+//   `stealWork`; no interrupt handler draws from it.
+// Everything other cores read is atomic.
 unsafe impl Sync for M {}
-// SAFETY: as above; `park_unlock` is only set and used on the M's own core.
+// SAFETY: as above: an `M` is only ever used by reference from `allm`.
 unsafe impl Send for M {}
 
 impl M {
@@ -159,7 +169,8 @@ pub(super) fn mcall(f: McallFn) {
 }
 
 /// Runs `f` on this M's g0 stack (Go's `systemstack`) and returns. A
-/// goroutine's stack is small (8 KiB); runtime work that needs more — the
+/// goroutine's stack starts with one mapped page (4 KiB, grown by page
+/// faults up to 256 KiB); runtime work that needs more — the
 /// network stack's poll, for one — runs here, below the point where g0 is
 /// suspended. On g0 already, `f` simply runs.
 ///

@@ -27,6 +27,8 @@
 //! | `checkdead`                                | `checkdead.rs`  |
 //! | `sysmon`, `sysmonwake`                      | `sysmon.rs`     |
 //! | `debug` (GODEBUG's switches)               | `debug.rs`      |
+//! | (a progress watchdog, for torture runs)    | `watchdog.rs`   |
+//! | (`sched()`'s checks, as in xv6)            | `invariants.rs` |
 //! | `gopanic` (runtime errors)                 | `panic.rs`      |
 //!
 //! The big difference from Go: an M is a CPU core, not an OS thread. There
@@ -38,6 +40,7 @@ mod checkdead;
 pub mod debug;
 pub mod g;
 mod idle;
+pub mod invariants;
 mod m;
 pub mod mcache;
 pub mod mutex;
@@ -67,6 +70,7 @@ pub mod trace;
 mod traceback;
 pub mod traceslot;
 pub mod waitgroup;
+pub mod watchdog;
 
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};

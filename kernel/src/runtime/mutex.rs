@@ -87,6 +87,13 @@ impl<T> Mutex<T> {
         MutexGuard { m: self }
     }
 
+    /// Whether the mutex is in starvation mode right now (a snapshot). Go
+    /// keeps the mode private; gmpos shows it so that a program can watch
+    /// the mutex enter and leave it.
+    pub fn starving(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & MUTEX_STARVING != 0
+    }
+
     /// Go's `Mutex.lockSlow`.
     fn lock_slow(&self) {
         let mut wait_start: u64 = 0;

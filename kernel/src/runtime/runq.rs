@@ -465,7 +465,9 @@ impl<T, const N: usize> RunQueue<T, N> {
         t.wrapping_sub(h).min(N as u32)
     }
 
-    /// Whether `runnext` currently holds a G (a snapshot, for tracing).
+    /// Whether `runnext` currently holds a G (a snapshot; like Go's
+    /// schedtrace, `len` does not count it). The invariant check at
+    /// stop-the-world counts it, to account for every runnable G.
     pub fn has_runnext(&self) -> bool {
         !self.runnext.load(Relaxed).is_null()
     }

@@ -66,12 +66,12 @@ pub struct Sched {
     pub stopwait: AtomicU32,
     /// The idle M that waits for the next timer, or `NO_M` (Go: the M
     /// blocked in `netpoll`, which `sched.lastpoll == 0` marks).
-    pub poller: AtomicUsize,
+    pub timer_m: AtomicUsize,
     /// When that M wakes by itself, or 0 (Go's `sched.pollUntil`).
-    pub poll_until: AtomicU64,
+    pub timer_m_until: AtomicU64,
     /// That M is asked to wake now and look again (Go's `netpollBreak`
     /// pipe, with `netpollWakeSig` to send it once).
-    pub poll_break: AtomicBool,
+    pub timer_m_break: AtomicBool,
 }
 
 static SCHED: spin::Once<Sched> = spin::Once::new();
@@ -104,9 +104,9 @@ pub fn init(ncpu: usize, gomaxprocs: usize) -> &'static Sched {
         allm: (0..ncpu).map(M::new).collect(),
         gcwaiting: AtomicBool::new(false),
         stopwait: AtomicU32::new(0),
-        poller: AtomicUsize::new(NO_M),
-        poll_until: AtomicU64::new(0),
-        poll_break: AtomicBool::new(false),
+        timer_m: AtomicUsize::new(NO_M),
+        timer_m_until: AtomicU64::new(0),
+        timer_m_break: AtomicBool::new(false),
     })
 }
 
@@ -182,7 +182,9 @@ impl Sched {
         gp
     }
 
-    /// Go's `pidleput`: `pp` (released by its M) joins the idle Ps.
+    /// Go's `pidleput`: `pp` (released by its M) joins the idle Ps. A
+    /// broken assertion names the caller (`track_caller`).
+    #[track_caller]
     pub fn pidleput(&self, locked: &mut IrqLockGuard<'_, Locked>, pp: &P) {
         assert!(pp.runq.runqempty(), "pidleput: P{} has a non-empty run queue", pp.id);
         pp.set_status(PStatus::Idle);

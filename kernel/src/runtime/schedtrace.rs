@@ -53,20 +53,21 @@ pub(super) fn report(s: &Sched, detailed: bool) -> impl Display + '_ {
 }
 
 /// Go's `schedtrace(detailed)`, formatted straight into the console (no
-/// allocation: it runs in core 0's timer interrupt).
-///
-/// The header, as in Go:
+/// allocation: it runs in core 0's timer interrupt), in Go 1.19's format
+/// exactly (`tests/common/go119.rs` holds lines printed by Go 1.19.8, and
+/// the tests compare with them). The header:
 /// `SCHED 1000ms: gomaxprocs=4 idleprocs=0 threads=4 spinningthreads=0
-/// needspinning=0 idlethreads=0 runqueue=12 [3 0 7 1] schedticks=[ 102 98 97 110 ]`.
-/// `threads` counts Ms, i.e. cores online. `needspinning` is always 0:
-/// gmpos has no equivalent of Go 1.21's `sched.needspinning` hint. When
-/// `GODEBUG` switched mechanisms off, the header ends with ` off=` and
-/// their keys.
+/// idlethreads=0 runqueue=12 [3 0 7 1]`, where `threads` counts Ms, i.e.
+/// cores online, and each P's run queue length, as in Go, leaves out
+/// `runnext`. When `GODEBUG` switched mechanisms off (`runtime/debug.rs`),
+/// the header ends with ` off=` and their keys — gmpos's only addition.
 ///
 /// Detailed, the header ends after `runqueue=` with Go's extra fields
-/// (`gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait=false`: gmpos
-/// has no garbage collector, locked Ms or stop-the-world, so they are
-/// constant), followed by
+/// `gcwaiting=0 nmidlelocked=0 stopwait=0 sysmonwait=0`: `gcwaiting` and
+/// `stopwait` are those of `stop_the_world`; gmpos has no locked Ms, and
+/// sysmon does not sleep while schedtrace prints (`sysmon.rs`), so the
+/// other two are always 0. Then a line per P,
+/// per M (newest first, as Go walks `allm`) and per G:
 ///
 /// ```text
 ///   P0: status=1 schedtick=10 syscalltick=0 m=0 runqsize=0 gfreecnt=0 timerslen=0
@@ -74,9 +75,9 @@ pub(super) fn report(s: &Sched, detailed: bool) -> impl Display + '_ {
 ///   G1: status=2() m=0 lockedm=-1
 /// ```
 ///
-/// "None" prints as -1, as Go did up to 1.16 (newer Go prints `nil`).
-/// Unlike Go, dead Gs (status 6, cached for reuse) are not listed: a
-/// program that spawned 100,000 goroutines would print them all each time.
+/// "None" prints as -1, as in Go 1.19. Unlike Go, dead Gs (status 6,
+/// cached for reuse) are not listed: a program that spawned 100,000
+/// goroutines would print them all each time, from an interrupt handler.
 struct SchedTrace<'a> {
     s: &'a Sched,
     detailed: bool,
@@ -87,7 +88,7 @@ impl Display for SchedTrace<'_> {
         let s = self.s;
         write!(
             f,
-            "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} needspinning=0 idlethreads={} runqueue={}",
+            "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} idlethreads={} runqueue={}",
             time::nanotime() / 1_000_000,
             s.gomaxprocs(),
             s.npidle.load(Ordering::Relaxed),
@@ -100,11 +101,7 @@ impl Display for SchedTrace<'_> {
             f.write_str(" [")?;
             for (i, pp) in s.allp().iter().enumerate() {
                 let sep = if i == 0 { "" } else { " " };
-                write!(f, "{sep}{}", pp.runq.len() + pp.runq.has_runnext() as u32)?;
-            }
-            f.write_str("] schedticks=[ ")?;
-            for pp in s.allp().iter() {
-                write!(f, "{} ", pp.schedtick.load(Ordering::Relaxed))?;
+                write!(f, "{sep}{}", pp.runq.len())?;
             }
             f.write_str("]")?;
             write_off(f)?;
@@ -112,8 +109,8 @@ impl Display for SchedTrace<'_> {
         }
         write!(
             f,
-            " gcwaiting={} nmidlelocked=0 stopwait={} sysmonwait=false",
-            s.gcwaiting.load(Ordering::Relaxed),
+            " gcwaiting={} nmidlelocked=0 stopwait={} sysmonwait=0",
+            s.gcwaiting.load(Ordering::Relaxed) as u32,
             s.stopwait.load(Ordering::Relaxed)
         )?;
         write_off(f)?;
@@ -127,12 +124,12 @@ impl Display for SchedTrace<'_> {
                 pp.schedtick.load(Ordering::Relaxed),
                 pp.syscalltick.load(Ordering::Relaxed),
                 Id(pp.m.load(Ordering::Relaxed)),
-                pp.runq.len() + pp.runq.has_runnext() as u32,
+                pp.runq.len(),
                 pp.gfreecnt.load(Ordering::Relaxed),
                 pp.timers.len.load(Ordering::Relaxed),
             )?;
         }
-        for m in s.allm.iter() {
+        for m in s.allm.iter().rev() {
             // SAFETY: Ps live in `allp` and Gs are never freed.
             let pp = unsafe { m.p.load(Ordering::Relaxed).as_ref() };
             let curg = NonNull::new(m.curg.load(Ordering::Relaxed)).map(|g| unsafe { g.as_ref() });

@@ -11,7 +11,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use super::g::WaitReason;
 use super::proc::goyield;
 use super::sudog::{Sudog, WaitQ};
-use super::{getg, getm, gopark, goready};
+use super::{getg, gopark, goready, with_this_m};
 use crate::arch::interrupts;
 use crate::sync::IrqLock;
 
@@ -127,8 +127,11 @@ impl Sema {
         };
         goready(gp);
         // Direct G handoff: goready put the waiter in this P's runnext;
-        // yield so that it runs now. Only from a plain goroutine context.
-        if ticket && getm().locks.load(Ordering::Relaxed) == 0 && interrupts::are_enabled() {
+        // yield so that it runs now. Only from a plain goroutine context:
+        // interrupts on and no `acquirem` on this core's M, read through
+        // `with_this_m` (a preemption between finding this core's M and
+        // reading its `locks` would read another core's count).
+        if ticket && interrupts::are_enabled() && with_this_m(|m| m.locks.load(Ordering::Relaxed) == 0) {
             goyield();
         }
     }

@@ -69,7 +69,9 @@ pub fn stop_the_world(reason: &'static str) -> World {
         // Preemptible while waiting: the holder may need our P stopped.
         gosched();
     }
-    stop_the_world_with_sema(reason)
+    let world = stop_the_world_with_sema(reason);
+    super::invariants::check_stopped_world(sched(), world._m.m(), reason);
+    world
 }
 
 /// Like [`stop_the_world`], but gives up (returns `None`) when a stop is in
@@ -164,7 +166,16 @@ pub fn start_the_world(world: World) {
             let has_work = !pp.runq.runqempty() || pp.timers.len.load(Ordering::Relaxed) > 0;
             match if has_work { s.mget(&mut locked) } else { None } {
                 Some(mp) => handoff.push((mp, pp)),
-                None => s.pidleput(&mut locked, pp),
+                None => {
+                    // Work but no idle M (the other cores are in system
+                    // calls): Go would start a thread; gmpos has no more
+                    // cores. The Gs go to the global queue, which every M
+                    // checks, and the P joins the idle ones (sysmon hands
+                    // it an M when its timers are due). An idle P with Gs
+                    // queued would be a P nobody looks at.
+                    pp.runq.runqdrain(|gp| s.globrunqput(&mut locked, gp));
+                    s.pidleput(&mut locked, pp);
+                }
             }
         }
     }

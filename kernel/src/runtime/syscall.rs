@@ -83,11 +83,14 @@ pub fn exitsyscall() {
 fn exitsyscall0(gp: NonNull<G>) {
     let s = sched();
     let m = getm();
+    // Runnable only under the lock, where it is also queued (or its P
+    // taken): so a G is never seen runnable in no queue and on no P
+    // (`invariants.rs` counts them under this lock).
+    let mut locked = s.lock.lock();
     // SAFETY: Gs are never freed.
     unsafe { gp.as_ref() }.casgstatus(Status::Syscall, Status::Runnable);
     // SAFETY: as above.
     trace::syscall_exit(None, unsafe { gp.as_ref() });
-    let mut locked = s.lock.lock();
     if let Some(pp) = s.pidleget(&mut locked) {
         drop(locked);
         acquirep(m, pp);

@@ -17,8 +17,9 @@
 //! What remains is the TCP/IP stack's own deadlines (retransmissions,
 //! delayed ACKs): a sleeping sysmon arms a one-shot interrupt for the next
 //! one ([`netpoll::sysmon_poll_deadline`]), or at most [`MAX_SLEEP_NS`]
-//! ahead. `schedtrace` keeps the tick
-//! running: its lines are due whatever the Ps do.
+//! ahead. `schedtrace` and an armed `watchdog` keep the tick running:
+//! their lines are due whatever the Ps do (a hang with every P idle is
+//! just what the watchdog must report).
 //!
 //! # Why no wakeup is lost
 //!
@@ -33,7 +34,7 @@ use core::sync::atomic::{AtomicBool, Ordering, fence};
 
 use super::p::PStatus;
 use super::sched::{Sched, sched};
-use super::{idle, netpoll, p, schedtrace, syscall};
+use super::{idle, netpoll, p, schedtrace, syscall, watchdog};
 use crate::arch::{smp, time};
 
 /// Core 0's sysmon sleeps: its tick is stopped (set and cleared by core 0;
@@ -58,7 +59,7 @@ pub(super) fn wake_at(now: u64) -> u64 {
 /// Go's `sysmon`, one step per tick of core 0, for what no single core
 /// owns: take Ps from long system calls, wake a core and hand it an idle P
 /// whose timers are due (nobody else would run them), poll the network if nobody
-/// has for 10 ms, print schedtrace lines.
+/// has for 10 ms, print schedtrace lines, and report a hang (`watchdog`).
 /// (Preempting long-running Gs is done by each core's own tick.)
 pub(super) fn sysmon(s: &'static Sched, now: u64) {
     syscall::retake_syscalls(s, now);
@@ -67,6 +68,7 @@ pub(super) fn sysmon(s: &'static Sched, now: u64) {
     }
     netpoll::sysmon_netpoll(now);
     schedtrace::tick(s);
+    watchdog::tick(s, now);
 }
 
 /// Core 0, idle (no P) and about to halt: if sysmon may sleep, stop the
@@ -94,10 +96,11 @@ pub(super) fn wake_tick() {
     }
 }
 
-/// Whether sysmon has nothing to watch: no schedtrace, and every P idle.
-/// Leaves [`SLEEPING`] set when it returns true (see the module comment).
+/// Whether sysmon has nothing to watch: no schedtrace, no armed watchdog,
+/// and every P idle. Leaves [`SLEEPING`] set when it returns true (see the
+/// module comment).
 pub(super) fn may_sleep() -> bool {
-    if schedtrace::enabled() {
+    if schedtrace::enabled() || watchdog::armed() {
         return false;
     }
     SLEEPING.store(true, Ordering::Relaxed);

@@ -11,7 +11,9 @@ use crossbeam_queue::ArrayQueue;
 use x86_64::registers::model_specific::GsBase;
 use x86_64::VirtAddr;
 
-/// The most cores gmpos brings up (the MADT may list more).
+/// The most cores gmpos runs on: the scheduler keeps its idle Ps and Ms as
+/// one 64-bit mask each. A machine with more is refused at boot (`kmain`),
+/// not run on some of its cores.
 pub const MAX_CPUS: usize = 64;
 
 /// A function to run on a given core, with its argument: see [`super::smp::call`].

@@ -75,7 +75,8 @@ pub fn start_aps(apic_ids: &[u32], entry: extern "C" fn(usize) -> !) -> usize {
     let params = unsafe { &mut *(tramp.add(params - start) as *mut Params) };
 
     let mut started = 0;
-    for &apic_id in apic_ids.iter().take(cpu::MAX_CPUS - 1) {
+    assert!(apic_ids.len() < cpu::MAX_CPUS, "start_aps: more cores than cpu::MAX_CPUS");
+    for &apic_id in apic_ids {
         let stack = vec![0u8; AP_STACK_SIZE].leak();
         // SAFETY: volatile writes into the parameter block the AP reads.
         unsafe {
