@@ -19,6 +19,7 @@ mod pingponghog;
 mod pipeline;
 mod preempt;
 mod procresize;
+mod selectfair;
 mod selftest;
 mod sleep;
 mod spawn;
@@ -68,6 +69,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "pipeline", about: "prime sieve: a chain of N (default 100) filter goroutines, checked", main: pipeline::main },
     Program { name: "deadlock", about: "every goroutine blocks: Go's \"all goroutines are asleep\" report", main: deadlock::main },
     Program { name: "chantest", about: "self-test: channels, select, Mutex, Once, WaitGroup, timer channels", main: chantest::main },
+    Program { name: "selectfair", about: "how often select picks each case, on every path (N per scene, default 1000)", main: selectfair::main },
     Program { name: "chanpanic", about: "self-test: N=0 send on closed, 1 double close, 2 select send: panics", main: chanpanic::main },
     Program { name: "bench", about: "scheduler microbenchmarks (one vCPU, under icount: make bench)", main: bench::main },
     Program { name: "dump", about: "goroutines parked in known states, then the goroutine dump (Ctrl-\\'s), checked", main: dump::main },

@@ -18,6 +18,9 @@
 //!    to be chosen — no case can starve another.
 //! 2. **Lock order**: the channels sorted by address, each locked once
 //!    (`sellock`), so two selects over the same channels cannot deadlock.
+//!    Cases on one channel keep their poll order, so the sudogs of pass 2
+//!    are queued on that channel in random order too: a partner that
+//!    arrives after the select parked picks among them uniformly.
 //! 3. **Pass 1**: in poll order, the first case that can proceed without
 //!    waiting does; if none can, the `default` arm runs, if there is one.
 //! 4. **Pass 2**: queue a sudog on every channel and park, all locks
@@ -98,8 +101,13 @@ impl<'a, R> Select<'a, R> {
             pollorder.swap(i, j);
         }
         // Sort the cases by channel address to get the locking order.
-        let mut lockorder: Vec<usize> = (0..n).collect();
-        lockorder.sort_unstable_by_key(|&i| ptr::from_ref(cases[i].lock()) as usize);
+        // Start with the pollorder to permute cases on the same channel
+        // (Go's heap sort starts from it too): a stable sort keeps cases
+        // on one channel in poll order, so the sudogs that pass 2 queues
+        // on that channel are in random order, and a partner arriving later
+        // takes each case with equal chance.
+        let mut lockorder = pollorder.clone();
+        lockorder.sort_by_key(|&i| ptr::from_ref(cases[i].lock()) as usize);
 
         let locks = sellock(&cases, &lockorder);
 
