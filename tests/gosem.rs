@@ -1,5 +1,5 @@
 //! Go programs as they are written (issue 16), judged in QEMU: `select`
-//! chooses uniformly among ready cases on every path.
+//! chooses uniformly among ready cases on every path; nil channels.
 
 mod common;
 use common::*;
@@ -45,4 +45,17 @@ fn select_is_uniform_on_every_path_with_one_p() {
 #[test]
 fn select_is_uniform_on_every_path_with_four_ps() {
     check_selectfair(&boot(4, &["PROG=selectfair", "GOMAXPROCS=4", "N=1000"]));
+}
+
+/// Go's disable-a-case loop, nil cases never ready, nil operations block
+/// for good with Go's wait reasons (deadlock and close: tests/sync.rs).
+#[test]
+fn nil_channels_behave_as_in_go() {
+    for smp in [1, 4] {
+        let c = boot(smp, &["PROG=nilchan"]);
+        assert_success(&c);
+        for line in ["nilchan: merge ok", "nilchan: select ok", "nilchan: blocked ok", "nilchan: all ok"] {
+            expect_line(&c, line);
+        }
+    }
 }

@@ -12,6 +12,7 @@ mod echo;
 mod fib;
 mod hog;
 mod million;
+mod nilchan;
 pub mod http;
 pub mod httpd;
 mod pingpong;
@@ -70,7 +71,8 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "deadlock", about: "every goroutine blocks: Go's \"all goroutines are asleep\" report", main: deadlock::main },
     Program { name: "chantest", about: "self-test: channels, select, Mutex, Once, WaitGroup, timer channels", main: chantest::main },
     Program { name: "selectfair", about: "how often select picks each case, on every path (N per scene, default 1000)", main: selectfair::main },
-    Program { name: "chanpanic", about: "self-test: N=0 send on closed, 1 double close, 2 select send: panics", main: chanpanic::main },
+    Program { name: "nilchan", about: "self-test: nil channels block, never fire in select, disable a case", main: nilchan::main },
+    Program { name: "chanpanic", about: "self-test: N=0 send on closed, 1 double close, 2 select send, 3 close nil: panics", main: chanpanic::main },
     Program { name: "bench", about: "scheduler microbenchmarks (one vCPU, under icount: make bench)", main: bench::main },
     Program { name: "dump", about: "goroutines parked in known states, then the goroutine dump (Ctrl-\\'s), checked", main: dump::main },
     Program { name: "tracecost", about: "what one execution-trace event costs (ICOUNT=1, with and without GODEBUG=trace=1)", main: tracecost::main },
