@@ -27,6 +27,7 @@ mod spawn;
 mod stackgrow;
 mod stw;
 mod syscall;
+mod sysfair;
 mod tracecost;
 mod yield_;
 
@@ -56,6 +57,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "hog", about: "a never-yielding goroutine vs a sleeper (try GOMAXPROCS=1)", main: hog::main },
     Program { name: "preempt", about: "a checksum computed while preempted equals the reference", main: preempt::main },
     Program { name: "syscall", about: "a blocking call hands its P's queue to another core", main: syscall::main },
+    Program { name: "sysfair", about: "goroutines looping on N-ns system calls (default 10000) vs main: how long main waits", main: sysfair::main },
     Program { name: "sleep", about: "N goroutines (default 10000) sleep up to 1 s; how late do they wake?", main: sleep::main },
     Program { name: "churn", about: "spawn/exit storms through the per-P caches, N children per parent (default 100), checked", main: churn::main },
     Program { name: "million", about: "park N goroutines (default 1000000), report bytes per G, wake all", main: million::main },
