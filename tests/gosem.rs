@@ -1,6 +1,6 @@
 //! Go programs as they are written (issue 16), judged in QEMU: `select`
 //! chooses uniformly among ready cases on every path; nil channels;
-//! fairness through system calls.
+//! fairness through system calls; timers that stop and reset as Go's.
 
 mod common;
 use common::*;
@@ -91,5 +91,28 @@ fn syscall_loops_do_not_starve_with_one_p() {
 fn syscall_loops_do_not_starve_with_two_ps() {
     for call_ns in [10_000, 100_000, 1_000_000] {
         check_sysfair(2, 2, call_ns);
+    }
+}
+
+/// Timer.Stop/Reset results, AfterFunc and Ticker against Go's documented
+/// semantics; the select-with-timeout loop keeps a bounded heap when it
+/// stops its timers (one live timer; zombies leave lazily), and leaves
+/// every timer behind when it does not.
+#[test]
+fn timers_stop_and_reset_as_in_go() {
+    for smp in [1, 4] {
+        let c = boot(smp, &["PROG=timers", "N=10000"]);
+        assert_success(&c);
+        for line in ["timers: stop ok", "timers: reset ok", "timers: after_func ok", "timers: ticker ok", "timers: all ok"] {
+            expect_line(&c, line);
+        }
+        let line = expect_line(&c, "timers: timeout loop ok");
+        let max: u64 = line
+            .split("at most ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no 'at most N' in {line:?}"));
+        assert!(max <= 16, "the timeout loop that stops its timers left up to {max} in the heaps: {line}");
     }
 }

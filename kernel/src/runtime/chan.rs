@@ -287,15 +287,33 @@ impl<T: Send> Chan<T> {
     where
         T: Default,
     {
-        match self.chanrecv() {
-            Some(v) => (v, true),
-            None => (T::default(), false),
+        match self.chanrecv(true) {
+            Ok(Some(v)) => (v, true),
+            _ => (T::default(), false),
         }
     }
 
-    /// Go's `chanrecv` (always blocking): `None` means closed and drained.
-    fn chanrecv(&self) -> Option<T> {
+    /// Go's `select { case v, ok := <-c: default: }` (`selectnbrecv`):
+    /// what `recv` would give if that needs no waiting, else `None`
+    /// (always, for a nil channel).
+    pub fn try_recv(&self) -> Option<(T, bool)>
+    where
+        T: Default,
+    {
+        match self.chanrecv(false) {
+            Ok(Some(v)) => Some((v, true)),
+            Ok(None) => Some((T::default(), false)),
+            Err(()) => None,
+        }
+    }
+
+    /// Go's `chanrecv`: `Ok(None)` means closed and drained; `Err` that
+    /// the receive would block and `block` is false.
+    fn chanrecv(&self, block: bool) -> Result<Option<T>, ()> {
         let Some(c) = self.hchan() else {
+            if !block {
+                return Err(());
+            }
             block_forever(WaitReason::ChanReceiveNilChan);
         };
         let lock = c.lock.lock();
@@ -307,9 +325,10 @@ impl<T: Send> Chan<T> {
                 if let Some(gp) = wake {
                     goready(gp);
                 }
-                return Some(v);
+                return Ok(Some(v));
             }
-            Received::Closed => return None,
+            Received::Closed => return Ok(None),
+            Received::WouldBlock if !block => return Err(()),
             Received::WouldBlock => {}
         }
         // Block: a sender will write the value into `slot`, in this frame.
@@ -320,7 +339,7 @@ impl<T: Send> Chan<T> {
         unsafe { st.recvq.enqueue(sgp) };
         gopark(move || drop(lock), WaitReason::ChanReceive);
         // Woken by a sender (the slot holds its value) or by close (empty).
-        slot
+        Ok(slot)
     }
 
     /// Go's `close(c)` (`closechan`): no more values will be sent. Every
@@ -379,25 +398,11 @@ impl<T: Send> Chan<T> {
     /// Go's `for v := range c`: the values received until the channel is
     /// closed and drained.
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        core::iter::from_fn(|| self.chanrecv())
+        core::iter::from_fn(|| self.chanrecv(true).ok().flatten())
     }
 
     /// The channel behind a handle (`None` for nil), for `select`.
     pub(super) fn hchan(&self) -> Option<&HChan<T>> {
         self.0.as_deref()
-    }
-
-    /// Turns the handle of a (non-nil) channel into a number for a timer's
-    /// argument (which is a `usize`); [`Chan::from_raw`] turns it back,
-    /// exactly once.
-    pub(super) fn into_raw(self) -> usize {
-        Arc::into_raw(self.0.expect("into_raw of a nil channel")) as usize
-    }
-
-    /// # Safety
-    /// `raw` came from [`Chan::into_raw`] of a `Chan<T>` and is used once.
-    pub(super) unsafe fn from_raw(raw: usize) -> Chan<T> {
-        // SAFETY: the caller's promise.
-        Chan(Some(unsafe { Arc::from_raw(raw as *const HChan<T>) }))
     }
 }
