@@ -1,6 +1,7 @@
 //! Go programs as they are written (issue 16), judged in QEMU: `select`
 //! chooses uniformly among ready cases on every path; nil channels;
-//! fairness through system calls; timers that stop and reset as Go's.
+//! fairness through system calls; timers that stop and reset as Go's;
+//! `Mutex.TryLock`, `RWMutex`, `Cond`.
 
 mod common;
 use common::*;
@@ -114,5 +115,26 @@ fn timers_stop_and_reset_as_in_go() {
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no 'at most N' in {line:?}"));
         assert!(max <= 16, "the timeout loop that stops its timers left up to {max} in the heaps: {line}");
+    }
+}
+
+/// TryLock, RWMutex (shared reads, exclusive writes, writer preference)
+/// and Cond (Signal wakes one, Broadcast all, a bounded queue).
+#[test]
+fn trylock_rwmutex_and_cond() {
+    for (smp, procs) in [(1, 1), (4, 4)] {
+        let c = boot(smp, &["PROG=gosync", &format!("GOMAXPROCS={procs}")]);
+        assert_success(&c);
+        for line in [
+            "gosync: try_lock ok",
+            "gosync: readers share ok",
+            "gosync: writers exclude ok",
+            "gosync: writer preferred ok",
+            "gosync: cond signal and broadcast ok",
+            "gosync: cond queue ok",
+            "gosync: all ok",
+        ] {
+            expect_line(&c, line);
+        }
     }
 }

@@ -10,6 +10,7 @@ mod demo;
 mod dump;
 mod echo;
 mod fib;
+mod gosync;
 mod hog;
 mod million;
 mod nilchan;
@@ -76,6 +77,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "selectfair", about: "how often select picks each case, on every path (N per scene, default 1000)", main: selectfair::main },
     Program { name: "nilchan", about: "self-test: nil channels block, never fire in select, disable a case", main: nilchan::main },
     Program { name: "timers", about: "self-test: Timer Stop/Reset, AfterFunc, Ticker; the timeout loop's heap (N loops, default 10000)", main: timers::main },
+    Program { name: "gosync", about: "self-test: Mutex.TryLock, RWMutex (writer-preferring), Cond", main: gosync::main },
     Program { name: "chanpanic", about: "self-test: N=0 send on closed, 1 double close, 2 select send, 3 close nil: panics", main: chanpanic::main },
     Program { name: "bench", about: "scheduler microbenchmarks (one vCPU, under icount: make bench)", main: bench::main },
     Program { name: "dump", about: "goroutines parked in known states, then the goroutine dump (Ctrl-\\'s), checked", main: dump::main },

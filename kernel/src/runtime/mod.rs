@@ -31,6 +31,7 @@
 
 pub mod chan;
 mod checkdead;
+pub mod cond;
 pub mod g;
 mod idle;
 mod m;
@@ -43,6 +44,7 @@ mod panic;
 mod preempt;
 mod proc;
 mod procresize;
+pub mod rwmutex;
 pub mod runq;
 mod sched;
 mod schedtrace;
@@ -63,6 +65,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 pub use chan::Chan;
+pub use cond::Cond;
 pub use g::G;
 pub use m::systemstack;
 pub use netpoll::waiters;
@@ -72,6 +75,7 @@ pub use proc::{go, gopark, goready, gosched};
 pub use procresize::set_gomaxprocs;
 pub use stack::{morestack, stack_low, stack_mapped, stack_overflow_goid};
 pub use stw::{start_the_world, stop_the_world};
+pub use rwmutex::RWMutex;
 pub use select::Select;
 pub use traceback::{goroutine_dump, sigquit, sigquits};
 pub use waitgroup::WaitGroup;
