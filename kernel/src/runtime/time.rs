@@ -118,8 +118,12 @@ impl Timers {
     }
 
     /// Go's `cleanHead` and, past a quarter of zombies, `adjust`: drops the
-    /// zombies at the top of the heap, or all of them.
+    /// zombies at the top of the heap, or all of them. One load when there
+    /// are none (a heap of sleepers never has any).
     fn clean(&self, heap: &mut BinaryHeap<Entry>) {
+        if self.zombies.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         let mut removed = 0;
         if self.zombies.load(Ordering::Relaxed) as usize > heap.len() / 4 {
             let before = heap.len();
