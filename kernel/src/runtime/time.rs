@@ -281,12 +281,20 @@ impl TimerCell {
 /// Go's `checkTimers`: runs `pp`'s timers that are due. Called by an M that
 /// holds a P (its own `pp`, or another P's when stealing); readied Gs go to
 /// the caller's P. Returns how many timers fired.
+#[inline]
 pub(super) fn check_timers(pp: &P) -> usize {
     // As in Go, a P with no timers returns before reading the clock: this
-    // runs on every pass through `findRunnable`.
+    // runs on every pass through `findRunnable`, so it is inlined there and
+    // the rest is not.
     if pp.timers.timer0_when.load(Ordering::Acquire) == 0 {
         return 0;
     }
+    run_timers(pp)
+}
+
+/// The rest of `check_timers`, for a P that has timers.
+#[inline(never)]
+fn run_timers(pp: &P) -> usize {
     let now = nanotime();
     if !pp.timers.due(now) && pp.timers.zombies.load(Ordering::Relaxed) == 0 {
         return 0;
