@@ -104,7 +104,7 @@ fn timers_stop_and_reset_as_in_go() {
     for smp in [1, 4] {
         let c = boot(smp, &["PROG=timers", "N=10000"]);
         assert_success(&c);
-        for line in ["timers: stop ok", "timers: reset ok", "timers: after_func ok", "timers: ticker ok", "timers: all ok"] {
+        for line in ["timers: stop ok", "timers: reset ok", "timers: after_func ok", "timers: ticker ok", "timers: due at once ok", "timers: all ok"] {
             expect_line(&c, line);
         }
         let line = expect_line(&c, "timers: timeout loop ok");

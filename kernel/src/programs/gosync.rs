@@ -9,7 +9,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use super::Args;
+use super::{Args, check};
 use crate::runtime::{self, Chan, Cond, Mutex, RWMutex, WaitGroup, time};
 
 const MS: u64 = 1_000_000;
@@ -24,10 +24,6 @@ pub fn main(args: &Args) -> Result<(), String> {
     cond_queue(n)?;
     crate::println!("gosync: all ok");
     Ok(())
-}
-
-fn check(what: &str, ok: bool, detail: &str) -> Result<(), String> {
-    if ok { Ok(()) } else { Err(format!("{what}: {detail}")) }
 }
 
 /// Go 1.18's `TryLock`: succeeds on a free mutex, fails on a held one

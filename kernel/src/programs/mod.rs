@@ -91,6 +91,11 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "overflow", about: "self-test: a goroutine overflows its stack", main: selftest::overflow },
 ];
 
+/// A self-test's check: `Err("what: detail")` unless `ok`.
+pub fn check(what: &str, ok: bool, detail: &str) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(format!("{what}: {detail}")) }
+}
+
 pub fn find(name: &str) -> Option<&'static Program> {
     PROGRAMS.iter().find(|p| p.name == name)
 }

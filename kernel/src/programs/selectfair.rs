@@ -47,29 +47,24 @@ fn report(scene: &str, counts: &[u64]) {
 /// `select { case c <- 0: case c <- 1: }` with the receiver arriving
 /// `PARTNER_DELAY_NS` after being told to.
 fn late_receiver(n: usize) -> Vec<u64> {
-    let c: Chan<u64> = Chan::new(0);
-    let start: Chan<()> = Chan::new(0);
-    {
-        let (c, start) = (c.clone(), start.clone());
-        runtime::go(move || {
-            for _ in 0..n {
-                start.recv();
-                time::sleep(PARTNER_DELAY_NS);
-                c.recv();
-            }
-        });
-    }
-    let mut counts = vec![0; 2];
-    for _ in 0..n {
-        start.send(());
-        let i = Select::new().send(&c, 0, || 0).send(&c, 1, || 1).run();
-        counts[i] += 1;
-    }
-    counts
+    late_partner(
+        n,
+        |c| {
+            c.recv();
+        },
+        |c| Select::new().send(c, 0, || 0).send(c, 1, || 1).run(),
+    )
 }
 
 /// `select { case <-c: case <-c: }` with the sender arriving late.
 fn late_sender(n: usize) -> Vec<u64> {
+    late_partner(n, |c| c.send(7), |c| Select::new().recv(c, |_, _| 0).recv(c, |_, _| 1).run())
+}
+
+/// `n` times: tell the partner goroutine to go, and `select` (two cases on
+/// the unbuffered `c`, returning the case's number); the partner does its
+/// side of the communication on `c` `PARTNER_DELAY_NS` after being told.
+fn late_partner(n: usize, partner: fn(&Chan<u64>), select: fn(&Chan<u64>) -> usize) -> Vec<u64> {
     let c: Chan<u64> = Chan::new(0);
     let start: Chan<()> = Chan::new(0);
     {
@@ -78,15 +73,14 @@ fn late_sender(n: usize) -> Vec<u64> {
             for _ in 0..n {
                 start.recv();
                 time::sleep(PARTNER_DELAY_NS);
-                c.send(7);
+                partner(&c);
             }
         });
     }
     let mut counts = vec![0; 2];
     for _ in 0..n {
         start.send(());
-        let i = Select::new().recv(&c, |_, _| 0).recv(&c, |_, _| 1).run();
-        counts[i] += 1;
+        counts[select(&c)] += 1;
     }
     counts
 }

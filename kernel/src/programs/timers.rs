@@ -5,10 +5,9 @@
 //! stopping its timer. One line `timers: <what> ok` per check; the first
 //! failure ends the run.
 
-use alloc::format;
 use alloc::string::String;
 
-use super::Args;
+use super::{Args, check};
 use crate::arch::time::nanotime;
 use crate::runtime::time::{self, Ticker, Timer, after_func};
 use crate::runtime::{Chan, Select};
@@ -21,13 +20,10 @@ pub fn main(args: &Args) -> Result<(), String> {
     reset()?;
     afterfunc()?;
     ticker()?;
+    due_at_once(n)?;
     timeout_loop(n)?;
     crate::println!("timers: all ok");
     Ok(())
-}
-
-fn check(what: &str, ok: bool, detail: &str) -> Result<(), String> {
-    if ok { Ok(()) } else { Err(format!("{what}: {detail}")) }
 }
 
 /// "Stop prevents the Timer from firing. It returns true if the call
@@ -125,6 +121,21 @@ fn ticker() -> Result<(), String> {
     }
     check("ticker", nanotime() - t0 < 5_000 * MS, "Reset did not change the period")?;
     crate::println!("timers: ticker ok (no tick after Stop; Reset changes the period)");
+    Ok(())
+}
+
+/// A timer due at once always delivers, new or reset: `n` times each,
+/// `Timer::new(0)` and `reset(0)`, then a receive (which would wait for
+/// ever, and the run end as a deadlock, if the value were lost — as it
+/// was when `reset` dropped stale values after arming, not before).
+fn due_at_once(n: u64) -> Result<(), String> {
+    let t = Timer::new(0);
+    for _ in 0..n {
+        Timer::new(0).c.recv();
+        t.c.recv();
+        t.reset(0);
+    }
+    crate::println!("timers: due at once ok ({n} new timers and {n} resets of one, each delivered)");
     Ok(())
 }
 

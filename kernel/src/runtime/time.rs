@@ -233,19 +233,23 @@ impl TimerCell {
     /// `when`, with `period`, on this P; true if it was armed (or, for a
     /// channel, had a value waiting, which is dropped as by `stop`).
     pub fn modify(self: &Arc<Self>, when: u64, period: u64) -> bool {
+        // Disarm, and drop a stale value, before arming again: drained
+        // after, a value sent by the new arming (a short timer, a slow
+        // goroutine) would be lost.
+        let pending = self.st.lock().disarm();
+        let drained = self.drain();
         let _m = super::m::acquirem();
         let timers = &getm().p().timers;
         let when = when.max(1); // 0 means "not armed"
-        let mut pending = false;
         timers.add(when, || {
             let mut st = self.st.lock();
-            pending = st.disarm();
+            st.disarm(); // armed again meanwhile by a concurrent `modify`
             st.when = when;
             st.period = period;
             st.heap = Some(timers);
             What::Cell(self.clone(), st.version)
         });
-        self.drain() || pending
+        drained || pending
     }
 
     /// Go's `timerchandrain`: empties a channel timer's buffer; true if a
