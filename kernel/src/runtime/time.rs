@@ -156,6 +156,12 @@ impl Timers {
         }
     }
 
+    /// Whether the heap holds a timer that can still fire (entries that
+    /// are not zombies). Exact once every M is idle, as for `checkdead`.
+    pub fn live(&self) -> bool {
+        self.len.load(Ordering::Relaxed) > self.zombies.load(Ordering::Relaxed)
+    }
+
     /// Whether a timer is due at `now` (lock-free).
     pub fn due(&self, now: u64) -> bool {
         let when = self.timer0_when.load(Ordering::Acquire);
