@@ -1,7 +1,7 @@
 //! Go programs as they are written (issue 16), judged in QEMU: `select`
 //! chooses uniformly among ready cases on every path; nil channels;
 //! fairness through system calls; timers that stop and reset as Go's;
-//! `Mutex.TryLock`, `RWMutex`, `Cond`.
+//! `Mutex.TryLock`, `RWMutex`, `Cond`; `recover`.
 
 mod common;
 use common::*;
@@ -134,6 +134,20 @@ fn trylock_rwmutex_and_cond() {
             "gosync: cond queue ok",
             "gosync: all ok",
         ] {
+            expect_line(&c, line);
+        }
+    }
+}
+
+/// Runtime panics recovered with Go's messages, drop guards run by the
+/// unwinding, goroutines on every P recovering and going on. (An
+/// unrecovered panic still ends the run: tests/sync.rs, chanpanic.)
+#[test]
+fn recover_catches_go_panics() {
+    for smp in [1, 4] {
+        let c = boot(smp, &["PROG=recover"]);
+        assert_success(&c);
+        for line in ["recover: messages ok", "recover: guards ok", "recover: goroutines ok", "recover: all ok"] {
             expect_line(&c, line);
         }
     }

@@ -21,6 +21,7 @@ mod pingponghog;
 mod pipeline;
 mod preempt;
 mod procresize;
+mod recover;
 mod selectfair;
 mod selftest;
 mod sleep;
@@ -78,6 +79,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "nilchan", about: "self-test: nil channels block, never fire in select, disable a case", main: nilchan::main },
     Program { name: "timers", about: "self-test: Timer Stop/Reset, AfterFunc, Ticker; the timeout loop's heap (N loops, default 10000)", main: timers::main },
     Program { name: "gosync", about: "self-test: Mutex.TryLock, RWMutex (writer-preferring), Cond", main: gosync::main },
+    Program { name: "recover", about: "self-test: runtime panics recovered with Go's messages, guards dropped", main: recover::main },
     Program { name: "chanpanic", about: "self-test: N=0 send on closed, 1 double close, 2 select send, 3 close nil: panics", main: chanpanic::main },
     Program { name: "bench", about: "scheduler microbenchmarks (one vCPU, under icount: make bench)", main: bench::main },
     Program { name: "dump", about: "goroutines parked in known states, then the goroutine dump (Ctrl-\\'s), checked", main: dump::main },
