@@ -147,7 +147,7 @@ fn recover_catches_go_panics() {
     for smp in [1, 4] {
         let c = boot(smp, &["PROG=recover"]);
         assert_success(&c);
-        for line in ["recover: messages ok", "recover: guards ok", "recover: goroutines ok", "recover: all ok"] {
+        for line in ["recover: messages ok", "recover: guards ok", "recover: goroutines ok", "recover: goexit ok", "recover: all ok"] {
             expect_line(&c, line);
         }
     }

@@ -1,13 +1,15 @@
 //! `PROG=recover`: Go's `defer`/`recover` around the runtime's panics. Each
 //! misuse Go forbids panics inside `runtime::recover`, which must hand back
 //! Go's message while the goroutine goes on; the unwinding must run the
-//! drops of the frames it leaves (a `Mutex` guard unlocks). One line
+//! drops of the frames it leaves (a `Mutex` guard unlocks); `goexit` ends
+//! a goroutine through a `recover`, running its drops. One line
 //! `recover: <what> ok` per check; the first failure ends the run.
 //! (`PROG=chanpanic` shows a panic that nothing recovers.)
 
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::{Args, check};
 use crate::runtime::{self, Chan, Mutex, Select, WaitGroup};
@@ -16,6 +18,7 @@ pub fn main(_args: &Args) -> Result<(), String> {
     messages()?;
     guards_run()?;
     in_goroutines()?;
+    goexit_ends_goroutine()?;
     crate::println!("recover: all ok");
     Ok(())
 }
@@ -101,5 +104,43 @@ fn in_goroutines() -> Result<(), String> {
     let n = *recovered.lock();
     check("goroutines", n == GOROUTINES * ROUNDS, &format!("{n} panics recovered, expected {}", GOROUTINES * ROUNDS))?;
     crate::println!("recover: goroutines ok ({GOROUTINES} goroutines each recovered {ROUNDS} panics and went on)");
+    Ok(())
+}
+
+/// Calls `goexit` from a few frames down.
+#[inline(never)]
+fn exit_from_deep(depth: u32) {
+    if depth == 0 {
+        runtime::goexit();
+    }
+    exit_from_deep(depth - 1);
+}
+
+/// Go's `runtime.Goexit`: a goroutine calls it from inside a `recover`,
+/// a few frames down; the recover does not stop it, the code after it
+/// never runs, and the drop guard of the goroutine's first frame does
+/// (it is what tells main the goroutine is gone).
+fn goexit_ends_goroutine() -> Result<(), String> {
+    struct Done(Arc<WaitGroup>);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            self.0.done();
+        }
+    }
+    let wg = Arc::new(WaitGroup::new());
+    let went_on = Arc::new(AtomicU32::new(0));
+    wg.add(1);
+    {
+        let (wg, went_on) = (wg.clone(), went_on.clone());
+        runtime::go(move || {
+            let _done = Done(wg);
+            let _ = runtime::recover(|| exit_from_deep(4));
+            went_on.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+    wg.wait();
+    let went_on = went_on.load(Ordering::Relaxed);
+    check("goexit", went_on == 0, "the goroutine went on after goexit (a recover stopped it, or it returned)")?;
+    crate::println!("recover: goexit ok (through a recover, drops run, nothing after it ran)");
     Ok(())
 }

@@ -71,7 +71,7 @@ pub use m::systemstack;
 pub use netpoll::waiters;
 pub use mutex::Mutex;
 pub use once::Once;
-pub use panic::{panic, recover};
+pub use panic::{goexit, panic, recover};
 pub use proc::{go, gopark, goready, gosched};
 pub use procresize::set_gomaxprocs;
 pub use stack::{morestack, stack_low, stack_mapped, stack_overflow_goid};

@@ -9,11 +9,11 @@
 //!
 //! The unwinding is the `unwinding` crate's (a no_std unwinder reading the
 //! kernel's `.eh_frame` tables; the kernel is built with
-//! `-C panic=unwind`). Its first phase searches the stack for a catching
-//! frame without changing anything; it stops at the goroutine's first
-//! frame, below which there is no unwind table (the context switch's
-//! trampoline), so an unrecovered panic is reported from where it
-//! happened, with the goroutine's stack intact.
+//! `-C panic=unwind`). Every goroutine's first frame catches what no
+//! `recover` did (`run_goroutine`, from `gostart`): an unrecovered panic
+//! is reported there, after its unwinding ran the frames' drops (Go runs
+//! the deferred calls before it crashes), and `goexit` (Go's
+//! `runtime.Goexit`) ends the goroutine there.
 //!
 //! Where gmpos differs: `recover` is a function that runs a closure
 //! (Go's `defer func() { r := recover() }()` around the rest of a
@@ -62,20 +62,51 @@ pub fn panic(msg: &str) -> ! {
 /// `at` is where the program made the bad call (its `Location::caller()`).
 pub fn gopanic(msg: &str, at: &'static Location<'static>) -> ! {
     let p = Panic { msg: String::from(msg), file: at.file(), line: at.line() };
-    // Returns only if no frame of this goroutine catches the panic.
+    // Every goroutine's first frame catches (`run_goroutine`), which
+    // reports the panic if no `recover` caught it first.
     unwinding::panic::begin_panic(Box::new(p));
-    crate::fault::fatal(format_args!(
-        "\npanic: {msg}\n\ngoroutine {} [running]:\n\tat {}:{}\n",
-        goid(),
-        at.file(),
-        at.line()
-    ))
+    unreachable!("gopanic: no goroutine entry caught the panic");
 }
 
 /// Go's `defer func() { if r := recover(); r != nil { ... } }()` around
 /// `f`: runs `f`; if it panics, the stack is unwound back to here and the
-/// panic comes back as `Err`.
+/// panic comes back as `Err`. A `goexit` passes through (as in Go,
+/// `recover` returns nil during `Goexit`).
 pub fn recover<R>(f: impl FnOnce() -> R) -> Result<R, Panic> {
-    unwinding::panic::catch_unwind(f)
-        .map_err(|payload| *payload.downcast::<Panic>().expect("recover: every unwinding panic is gopanic's"))
+    unwinding::panic::catch_unwind(f).map_err(|payload| match payload.downcast::<Panic>() {
+        Ok(p) => *p,
+        Err(goexit) => {
+            // Go on unwinding, to the goroutine's first frame.
+            unwinding::panic::begin_panic(goexit);
+            unreachable!("goexit: no goroutine entry caught it");
+        }
+    })
+}
+
+/// What `goexit` unwinds with.
+struct Goexit;
+
+/// Go's `runtime.Goexit`: ends the calling goroutine, running the drops of
+/// every frame on its stack; no `recover` stops it, and it is not a panic.
+pub fn goexit() -> ! {
+    unwinding::panic::begin_panic(Box::new(Goexit));
+    unreachable!("goexit: no goroutine entry caught it");
+}
+
+/// Runs a goroutine's function (from `gostart`): a `goexit` ends it here,
+/// and so does a panic that no `recover` caught — once its unwinding has
+/// run the frames' drops, as Go runs deferred calls before it crashes —
+/// which is then reported.
+pub(super) fn run_goroutine(f: impl FnOnce()) {
+    if let Err(payload) = unwinding::panic::catch_unwind(f) {
+        if let Ok(p) = payload.downcast::<Panic>() {
+            crate::fault::fatal(format_args!(
+                "\npanic: {}\n\ngoroutine {} [running]:\n\tat {}:{}\n",
+                p.msg,
+                goid(),
+                p.file,
+                p.line
+            ));
+        }
+    }
 }
