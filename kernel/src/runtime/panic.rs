@@ -23,7 +23,6 @@
 
 use alloc::boxed::Box;
 use alloc::string::String;
-use core::fmt;
 use core::panic::Location;
 
 use super::goid;
@@ -34,12 +33,6 @@ pub struct Panic {
     pub msg: String,
     pub file: &'static str,
     pub line: u32,
-}
-
-impl fmt::Display for Panic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.msg)
-    }
 }
 
 /// Go's `panic(v)` for a string `v`.
