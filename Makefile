@@ -98,6 +98,8 @@ help:
 	@echo 'Examples: make run SMP=8 PROG=demo GODEBUG=schedtrace=100'
 	@echo '          make run PROG=million        (1,000,000 goroutines; MEM=8192 is sized for it)'
 	@echo '          make run PROG=procresize GODEBUG=schedtrace=100'
+	@echo '          make run PROG=sysfair GOMAXPROCS=1 N=10000   (short system calls vs. main)'
+	@echo '          make run PROG=timers   (Timer Stop/Reset, AfterFunc, Ticker; N=, the timeout loop)'
 	@echo '          make run PROG=httpd, then open http://127.0.0.1:$(HTTP_PORT)/ (the live dashboard)'
 
 run: deps

@@ -22,6 +22,8 @@ const MEASURED: &[&str] = &[
     "timer",
     "tick",
     "preempt_tick",
+    "select_timer_stop",
+    "select_after",
     "mem_parked",
     "max_goroutines",
 ];

@@ -89,7 +89,8 @@ fn pingpong_passes_every_value() {
 
 /// Every goroutine blocked: Go's message, a dump naming each with its wait
 /// reason, and a failed run. The sleeper (goroutine 6) must have woken and
-/// finished first: a pending timer is not a deadlock.
+/// finished first: a pending timer is not a deadlock. Goroutines blocked
+/// on a nil channel count as asleep (7 and 8).
 #[test]
 fn deadlock_is_reported_with_a_goroutine_dump() {
     for smp in [1, 4] {
@@ -104,6 +105,8 @@ fn deadlock_is_reported_with_a_goroutine_dump() {
             "goroutine 3 [select, ",
             "goroutine 4 [sync.Mutex.Lock, ",
             "goroutine 5 [sync.WaitGroup.Wait, ",
+            "goroutine 7 [chan send (nil chan), ",
+            "goroutine 8 [chan receive (nil chan), ",
         ] {
             expect_line(&c, g);
         }
@@ -113,7 +116,7 @@ fn deadlock_is_reported_with_a_goroutine_dump() {
 
 #[test]
 fn channel_misuse_panics_naming_the_goroutine() {
-    for (n, message) in [("0", "send on closed channel"), ("1", "close of closed channel"), ("2", "send on closed channel")] {
+    for (n, message) in [("0", "send on closed channel"), ("1", "close of closed channel"), ("2", "send on closed channel"), ("3", "close of nil channel")] {
         let c = boot(2, &["PROG=chanpanic", &format!("N={n}")]);
         assert_failure(&c);
         expect_line(&c, &format!("panic: {message}"));

@@ -8,7 +8,9 @@
 //! Each benchmark warms up (a tenth of its iterations: free lists filled,
 //! stacks allocated), then times `N` iterations (default 100000); `tick`
 //! and `preempt_tick` instead time each tick that lands while a goroutine
-//! spins (see [`tick_gaps`]), and `mem_parked` parks `N` goroutines. Results
+//! spins (see [`tick_gaps`]), `mem_parked` parks `N` goroutines, and
+//! `select_timer_stop` / `select_after` (see [`timeouts`]), timed last,
+//! also count the timers and heap bytes their loop leaves behind. Results
 //! are printed only once all have run, so that no console output falls
 //! inside a timed region. One line per result:
 //!
@@ -36,8 +38,8 @@ use crate::arch::time::rdtsc;
 use crate::mm;
 use crate::arch::time::nanotime;
 use crate::runtime::g::{G, Status, WaitReason};
-use crate::runtime::time::start_timer;
-use crate::runtime::{self, Chan, WaitGroup};
+use crate::runtime::time::{self, Timer, start_timer};
+use crate::runtime::{self, Chan, Select, WaitGroup};
 
 /// What a benchmark measured: `ticks` (instructions, under icount) over `ops`
 /// operations.
@@ -94,6 +96,7 @@ pub fn main(args: &Args) -> Result<(), String> {
             m.ticks
         ));
     }
+    lines.extend(timeouts(n));
     lines.extend(memory);
     for line in &lines {
         crate::println!("bench: {line}");
@@ -454,6 +457,43 @@ fn preemptions(n: u64) -> u64 {
 /// wait, over N. From that and the memory still free, the number of
 /// goroutines that fit (computed, not measured: spawning until memory runs
 /// out panics in `newproc`).
+/// A timeout longer than any benchmark run: it never fires.
+const NEVER_NS: u64 = 3_600_000_000_000;
+
+/// `select_timer_stop` and `select_after`: Go's loop
+/// `for { select { case v := <-work: ...; case <-timeout: ... } }` with
+/// `work` always ready and a timeout that never fires, per iteration — the
+/// timeout a `Timer` stopped after the select, or a `time::after` (which
+/// cannot be stopped). After its warm-up and N iterations, each line also
+/// gives the timers left in the heaps and the heap bytes left in use. Run
+/// after the other benchmarks, which the timers left behind would disturb.
+fn timeouts(n: u64) -> [String; 2] {
+    let work: Chan<u64> = Chan::new(1);
+    [("select_timer_stop", true), ("select_after", false)].map(|(name, stop)| {
+        let (timers0, heap0) = (time::heap_timers(), mm::heap::usage().0);
+        let ticks = timed(n, |k| {
+            for i in 0..k {
+                work.send(i);
+                if stop {
+                    let t = Timer::new(NEVER_NS);
+                    Select::new().recv(&work, |_, _| ()).recv(&t.c, |_, _| ()).run();
+                    t.stop();
+                } else {
+                    let timeout = time::after(NEVER_NS);
+                    Select::new().recv(&work, |_, _| ()).recv(&timeout, |_, _| ()).run();
+                }
+            }
+        });
+        let timers = time::heap_timers().saturating_sub(timers0);
+        let bytes = mm::heap::usage().0.saturating_sub(heap0);
+        format!(
+            "name={name} unit=instructions/iteration value={} iterations={n} ticks={ticks} loops={} timers_left={timers} heap_bytes_left={bytes}",
+            tenths(ticks, n),
+            n + warmup(n)
+        )
+    })
+}
+
 fn memory(n: u64) -> [String; 2] {
     let (heap0, frames0) = (mm::heap::usage().0 as u64, mm::frames::usage().0);
     let release = Arc::new(WaitGroup::new());

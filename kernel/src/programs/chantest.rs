@@ -292,8 +292,8 @@ fn parked_select_fires_one_case() -> Result<(), String> {
 }
 
 /// Producers and consumers that all use selects over an unbuffered and a
-/// buffered channel: every value arrives exactly once. Consumers drop a
-/// channel from their select once it is closed (Go's nil-channel idiom).
+/// buffered channel: every value arrives exactly once. Consumers set a
+/// channel to nil once it is closed, which disables its case (Go's idiom).
 fn select_stress(n: usize) -> Result<(), String> {
     const PRODUCERS: usize = 4;
     const CONSUMERS: usize = 4;
@@ -314,22 +314,15 @@ fn select_stress(n: usize) -> Result<(), String> {
         });
     }
     for _ in 0..CONSUMERS {
-        let (a, b, seen, consumers) = (a.clone(), b.clone(), seen.clone(), consumers.clone());
+        let (mut a, mut b, seen, consumers) = (a.clone(), b.clone(), seen.clone(), consumers.clone());
         runtime::go(move || {
-            let mut open = [true, true];
-            while open[0] || open[1] {
-                let mut sel = Select::new();
-                if open[0] {
-                    sel = sel.recv(&a, |v, ok| (0, v, ok));
-                }
-                if open[1] {
-                    sel = sel.recv(&b, |v, ok| (1, v, ok));
-                }
-                match sel.run() {
+            while !a.is_nil() || !b.is_nil() {
+                match Select::new().recv(&a, |v, ok| (0, v, ok)).recv(&b, |v, ok| (1, v, ok)).run() {
                     (_, v, true) => {
                         seen[v].fetch_add(1, Ordering::Relaxed);
                     }
-                    (i, _, false) => open[i] = false,
+                    (0, _, false) => a = Chan::nil(),
+                    (_, _, false) => b = Chan::nil(),
                 }
             }
             consumers.done();

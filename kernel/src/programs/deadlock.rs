@@ -1,6 +1,7 @@
 //! `PROG=deadlock`: a program that can never finish, to show Go's
 //! deadlock detector (`checkdead`). Goroutines block on a channel send, a
-//! select, a mutex and a WaitGroup; main blocks on a receive nobody will
+//! select, a mutex, a WaitGroup, and a send and a receive on a nil channel
+//! (which block forever); main blocks on a receive nobody will
 //! ever satisfy. When the last core goes idle the runtime prints
 //! `fatal error: all goroutines are asleep - deadlock!` and every
 //! goroutine with what it waits for, and the run fails.
@@ -31,6 +32,10 @@ pub fn main(_args: &Args) -> Result<(), String> {
     runtime::go(|| WG.wait());
     // A sleeper does not count as deadlocked: the detector must wait for it.
     runtime::go(|| time::sleep(50_000_000));
+    runtime::go(|| Chan::<u64>::nil().send(1));
+    runtime::go(|| {
+        Chan::<u64>::nil().recv();
+    });
     crate::println!("deadlock: main waits for a value nobody will send");
     let _ = nobody_sends.recv();
     Err("main received a value nobody sent".into())

@@ -13,8 +13,10 @@ mod dump;
 mod echo;
 mod fairness;
 mod fib;
+mod gosync;
 mod hog;
 mod million;
+mod nilchan;
 mod order;
 pub mod http;
 pub mod httpd;
@@ -23,7 +25,9 @@ mod pingponghog;
 mod pipeline;
 mod preempt;
 mod procresize;
+mod recover;
 mod reqpath;
+mod selectfair;
 mod selftest;
 mod sleep;
 mod spawn;
@@ -31,6 +35,8 @@ mod stackgrow;
 mod stw;
 mod stwstorm;
 mod syscall;
+mod sysfair;
+mod timers;
 mod torture;
 mod tracecost;
 mod yield_;
@@ -61,6 +67,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "hog", about: "a goroutine yielding only every 200 ms vs a sleeper (try GOMAXPROCS=1)", main: hog::main },
     Program { name: "preempt", about: "a checksum computed while preempted equals the reference", main: preempt::main },
     Program { name: "syscall", about: "a blocking call hands its P's queue to another core", main: syscall::main },
+    Program { name: "sysfair", about: "goroutines looping on N-ns system calls (default 10000) vs main: how long main waits", main: sysfair::main },
     Program { name: "sleep", about: "N goroutines (default 10000) sleep up to 1 s; how late do they wake?", main: sleep::main },
     Program { name: "churn", about: "spawn/exit storms through the per-P caches, N children per parent (default 100), checked", main: churn::main },
     Program { name: "million", about: "park N goroutines (default 1000000), report bytes per G, wake all", main: million::main },
@@ -80,7 +87,12 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "pipeline", about: "prime sieve: a chain of N (default 100) filter goroutines, checked", main: pipeline::main },
     Program { name: "deadlock", about: "every goroutine blocks: Go's \"all goroutines are asleep\" report", main: deadlock::main },
     Program { name: "chantest", about: "self-test: channels, select, Mutex, Once, WaitGroup, timer channels", main: chantest::main },
-    Program { name: "chanpanic", about: "self-test: N=0 send on closed, 1 double close, 2 select send: panics", main: chanpanic::main },
+    Program { name: "selectfair", about: "how often select picks each case, on every path (N per scene, default 1000)", main: selectfair::main },
+    Program { name: "nilchan", about: "self-test: nil channels block, never fire in select, disable a case", main: nilchan::main },
+    Program { name: "timers", about: "self-test: Timer Stop/Reset, AfterFunc, Ticker; the timeout loop's heap (N loops, default 10000)", main: timers::main },
+    Program { name: "gosync", about: "self-test: Mutex.TryLock, RWMutex (writer-preferring), Cond", main: gosync::main },
+    Program { name: "recover", about: "self-test: runtime panics recovered with Go's messages, guards dropped", main: recover::main },
+    Program { name: "chanpanic", about: "self-test: N=0 send on closed, 1 double close, 2 select send, 3 close nil: panics", main: chanpanic::main },
     Program { name: "bench", about: "scheduler microbenchmarks (one vCPU, under icount: make bench)", main: bench::main },
     Program { name: "dump", about: "goroutines parked in known states, then the goroutine dump (Ctrl-\\'s), checked", main: dump::main },
     Program { name: "tracecost", about: "what one execution-trace event costs (ICOUNT=1, with and without GODEBUG=trace=1)", main: tracecost::main },
@@ -92,6 +104,11 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "lostirq", about: "self-test: a tick whose delivery faults on a stack page is raised again", main: selftest::lostirq },
     Program { name: "overflow", about: "self-test: a goroutine overflows its stack", main: selftest::overflow },
 ];
+
+/// A self-test's check: `Err("what: detail")` unless `ok`.
+pub fn check(what: &str, ok: bool, detail: &str) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(format!("{what}: {detail}")) }
+}
 
 pub fn find(name: &str) -> Option<&'static Program> {
     PROGRAMS.iter().find(|p| p.name == name)

@@ -27,8 +27,14 @@
 //! Where gmpos differs: the channel is typed (`Chan<T>`), and the value
 //! moves as an `Option<T>` (Go copies `elemsize` bytes); Rust has no zero
 //! value for every type, so the receive operations that report a closed
-//! channel ask for `T: Default`. There is no nil channel: a `Chan` always
-//! refers to a channel.
+//! channel ask for `T: Default`.
+//!
+//! **The nil channel** (Go's zero value, `Chan::nil()` or `Chan::default()`)
+//! refers to no channel: a send or receive on it blocks forever (a wait
+//! `checkdead` counts, shown as `chan send (nil chan)` / `chan receive (nil
+//! chan)`), closing it panics with "close of nil channel", and a `select`
+//! case on it is never ready — so a select loop disables a case by setting
+//! its channel to nil, as in Go.
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -42,14 +48,42 @@ use super::sudog::{Sudog, WaitQ};
 use super::{getg, gopark, goready};
 use crate::sync::IrqLock;
 
-/// A channel of `T` (Go's `chan T`). Cloning it gives another handle to
-/// the same channel, as copying a channel value does in Go.
-pub struct Chan<T>(Arc<HChan<T>>);
+/// A channel of `T` (Go's `chan T`), or the nil channel. Cloning it gives
+/// another handle to the same channel, as copying a channel value does in
+/// Go.
+pub struct Chan<T>(Option<Arc<HChan<T>>>);
 
 impl<T> Clone for Chan<T> {
     fn clone(&self) -> Self {
         Chan(self.0.clone())
     }
+}
+
+/// Go's zero value of a channel type: nil.
+impl<T> Default for Chan<T> {
+    fn default() -> Self {
+        Chan::nil()
+    }
+}
+
+impl<T> Chan<T> {
+    /// The nil channel (Go's `var c chan T`).
+    pub const fn nil() -> Chan<T> {
+        Chan(None)
+    }
+
+    /// Go's `c == nil`.
+    pub fn is_nil(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+/// Blocks the goroutine forever: Go's `gopark(nil, nil, reason, ...)` for
+/// an operation on a nil channel. Nothing can ready it; `checkdead` counts
+/// it as asleep.
+fn block_forever(reason: WaitReason) -> ! {
+    gopark(|| {}, reason);
+    unreachable!("a goroutine blocked on a nil channel woke up");
 }
 
 /// Go's `hchan`.
@@ -173,7 +207,7 @@ impl<T> HChan<T> {
 impl<T: Send> Chan<T> {
     /// Go's `make(chan T, size)` (`makechan`): `size` 0 is unbuffered.
     pub fn new(size: usize) -> Chan<T> {
-        Chan(Arc::new(HChan {
+        Chan(Some(Arc::new(HChan {
             lock: IrqLock::new(()),
             state: UnsafeCell::new(State {
                 buf: VecDeque::with_capacity(size),
@@ -182,11 +216,12 @@ impl<T: Send> Chan<T> {
                 recvq: WaitQ::new(),
                 sendq: WaitQ::new(),
             }),
-        }))
+        })))
     }
 
     /// Go's `c <- v`: blocks until a receiver takes `v` (or, buffered,
-    /// until there is room). Panics if the channel is closed.
+    /// until there is room). Panics if the channel is closed; blocks
+    /// forever if it is nil.
     #[track_caller]
     pub fn send(&self, v: T) {
         if self.chansend(v, true, Location::caller()).is_err() {
@@ -203,7 +238,12 @@ impl<T: Send> Chan<T> {
 
     /// Go's `chansend`.
     fn chansend(&self, v: T, block: bool, at: &'static Location<'static>) -> Result<(), T> {
-        let c = &*self.0;
+        let Some(c) = self.hchan() else {
+            if !block {
+                return Err(v);
+            }
+            block_forever(WaitReason::ChanSendNilChan);
+        };
         let lock = c.lock.lock();
         // SAFETY: we hold the lock until `lock` is dropped (here, or by
         // gopark once this G is parked).
@@ -242,19 +282,40 @@ impl<T: Send> Chan<T> {
 
     /// Go's `v, ok := <-c`: blocks until there is a value. `ok` is false
     /// when the channel is closed and drained; `v` is then the zero value.
+    /// Blocks forever if the channel is nil.
     pub fn recv(&self) -> (T, bool)
     where
         T: Default,
     {
-        match self.chanrecv() {
-            Some(v) => (v, true),
-            None => (T::default(), false),
+        match self.chanrecv(true) {
+            Ok(Some(v)) => (v, true),
+            _ => (T::default(), false),
         }
     }
 
-    /// Go's `chanrecv` (always blocking): `None` means closed and drained.
-    fn chanrecv(&self) -> Option<T> {
-        let c = &*self.0;
+    /// Go's `select { case v, ok := <-c: default: }` (`selectnbrecv`):
+    /// what `recv` would give if that needs no waiting, else `None`
+    /// (always, for a nil channel).
+    pub fn try_recv(&self) -> Option<(T, bool)>
+    where
+        T: Default,
+    {
+        match self.chanrecv(false) {
+            Ok(Some(v)) => Some((v, true)),
+            Ok(None) => Some((T::default(), false)),
+            Err(()) => None,
+        }
+    }
+
+    /// Go's `chanrecv`: `Ok(None)` means closed and drained; `Err` that
+    /// the receive would block and `block` is false.
+    fn chanrecv(&self, block: bool) -> Result<Option<T>, ()> {
+        let Some(c) = self.hchan() else {
+            if !block {
+                return Err(());
+            }
+            block_forever(WaitReason::ChanReceiveNilChan);
+        };
         let lock = c.lock.lock();
         // SAFETY: as in `chansend`.
         let st = unsafe { c.state() };
@@ -264,9 +325,10 @@ impl<T: Send> Chan<T> {
                 if let Some(gp) = wake {
                     goready(gp);
                 }
-                return Some(v);
+                return Ok(Some(v));
             }
-            Received::Closed => return None,
+            Received::Closed => return Ok(None),
+            Received::WouldBlock if !block => return Err(()),
             Received::WouldBlock => {}
         }
         // Block: a sender will write the value into `slot`, in this frame.
@@ -277,15 +339,17 @@ impl<T: Send> Chan<T> {
         unsafe { st.recvq.enqueue(sgp) };
         gopark(move || drop(lock), WaitReason::ChanReceive);
         // Woken by a sender (the slot holds its value) or by close (empty).
-        slot
+        Ok(slot)
     }
 
     /// Go's `close(c)` (`closechan`): no more values will be sent. Every
     /// waiting receiver wakes with the zero value; every waiting sender
-    /// wakes and panics. Closing a closed channel panics.
+    /// wakes and panics. Closing a closed or a nil channel panics.
     #[track_caller]
     pub fn close(&self) {
-        let c = &*self.0;
+        let Some(c) = self.hchan() else {
+            gopanic("close of nil channel", Location::caller());
+        };
         let lock = c.lock.lock();
         // SAFETY: we hold the lock until `lock` is dropped.
         let st = unsafe { c.state() };
@@ -313,41 +377,32 @@ impl<T: Send> Chan<T> {
         }
     }
 
-    /// Go's `len(c)`: values waiting in the buffer.
+    /// Go's `len(c)`: values waiting in the buffer (0 for nil).
     pub fn len(&self) -> usize {
-        let _lock = self.0.lock.lock();
-        // SAFETY: we hold the lock.
-        unsafe { self.0.state() }.buf.len()
+        self.hchan().map_or(0, |c| {
+            let _lock = c.lock.lock();
+            // SAFETY: we hold the lock.
+            unsafe { c.state() }.buf.len()
+        })
     }
 
-    /// Go's `cap(c)`: the buffer's size.
+    /// Go's `cap(c)`: the buffer's size (0 for nil).
     pub fn cap(&self) -> usize {
-        let _lock = self.0.lock.lock();
-        // SAFETY: we hold the lock.
-        unsafe { self.0.state() }.dataqsiz
+        self.hchan().map_or(0, |c| {
+            let _lock = c.lock.lock();
+            // SAFETY: we hold the lock.
+            unsafe { c.state() }.dataqsiz
+        })
     }
 
     /// Go's `for v := range c`: the values received until the channel is
     /// closed and drained.
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        core::iter::from_fn(|| self.chanrecv())
+        core::iter::from_fn(|| self.chanrecv(true).ok().flatten())
     }
 
-    /// The channel behind a handle, for `select`.
-    pub(super) fn hchan(&self) -> &HChan<T> {
-        &self.0
-    }
-
-    /// Turns the handle into a number for a timer's argument (which is a
-    /// `usize`); [`Chan::from_raw`] turns it back, exactly once.
-    pub(super) fn into_raw(self) -> usize {
-        Arc::into_raw(self.0) as usize
-    }
-
-    /// # Safety
-    /// `raw` came from [`Chan::into_raw`] of a `Chan<T>` and is used once.
-    pub(super) unsafe fn from_raw(raw: usize) -> Chan<T> {
-        // SAFETY: the caller's promise.
-        Chan(unsafe { Arc::from_raw(raw as *const HChan<T>) })
+    /// The channel behind a handle (`None` for nil), for `select`.
+    pub(super) fn hchan(&self) -> Option<&HChan<T>> {
+        self.0.as_deref()
     }
 }

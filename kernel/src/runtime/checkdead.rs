@@ -50,7 +50,9 @@ pub(super) fn checkdead(s: &Sched, locked: &Locked) {
     // A pending timer (a sleeper, time::after, a ticker) may still ready
     // someone. Checked before the Gs (as cheap as the number of Ps): a
     // machine idle until its next timer is the common case.
-    if s.allp().iter().any(|pp| pp.timers.len.load(Ordering::Relaxed) > 0) {
+    // Stopped timers (zombies) wait in the heaps to be cleaned; they
+    // cannot ready anyone.
+    if s.allp().iter().any(|pp| pp.timers.live()) {
         return;
     }
     let mut can_run = false;

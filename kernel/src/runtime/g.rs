@@ -64,10 +64,15 @@ pub enum WaitReason {
     IoWait,
     SyncWaitGroupWait,
     SyncMutexLock,
+    ChanSendNilChan,
+    ChanReceiveNilChan,
+    SyncRWMutexRLock,
+    SyncRWMutexLock,
+    SyncCondWait,
 }
 
 impl WaitReason {
-    pub const ALL: [WaitReason; 9] = [
+    pub const ALL: [WaitReason; 14] = [
         WaitReason::Zero,
         WaitReason::ChanReceive,
         WaitReason::ChanSend,
@@ -77,6 +82,11 @@ impl WaitReason {
         WaitReason::IoWait,
         WaitReason::SyncWaitGroupWait,
         WaitReason::SyncMutexLock,
+        WaitReason::ChanSendNilChan,
+        WaitReason::ChanReceiveNilChan,
+        WaitReason::SyncRWMutexRLock,
+        WaitReason::SyncRWMutexLock,
+        WaitReason::SyncCondWait,
     ];
 
     /// Go's string for the reason (`waitReasonStrings`).
@@ -91,6 +101,11 @@ impl WaitReason {
             WaitReason::IoWait => "IO wait",
             WaitReason::SyncWaitGroupWait => "sync.WaitGroup.Wait",
             WaitReason::SyncMutexLock => "sync.Mutex.Lock",
+            WaitReason::ChanSendNilChan => "chan send (nil chan)",
+            WaitReason::ChanReceiveNilChan => "chan receive (nil chan)",
+            WaitReason::SyncRWMutexRLock => "sync.RWMutex.RLock",
+            WaitReason::SyncRWMutexLock => "sync.RWMutex.Lock",
+            WaitReason::SyncCondWait => "sync.Cond.Wait",
         }
     }
 }

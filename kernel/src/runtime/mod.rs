@@ -37,6 +37,7 @@
 
 pub mod chan;
 mod checkdead;
+pub mod cond;
 pub mod debug;
 pub mod g;
 mod idle;
@@ -52,6 +53,7 @@ mod panic;
 mod preempt;
 mod proc;
 mod procresize;
+pub mod rwmutex;
 pub mod runq;
 mod sched;
 mod schedtrace;
@@ -76,15 +78,18 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 pub use chan::Chan;
+pub use cond::Cond;
 pub use g::G;
 pub use m::systemstack;
 pub use netpoll::waiters;
 pub use mutex::Mutex;
 pub use once::Once;
+pub use panic::{goexit, panic, recover};
 pub use proc::{go, gopark, goready, gosched, goyield};
 pub use procresize::set_gomaxprocs;
 pub use stack::{morestack, stack_low, stack_mapped, stack_overflow_goid};
 pub use stw::{start_the_world, stop_the_world};
+pub use rwmutex::RWMutex;
 pub use select::Select;
 pub use traceback::{goroutine_dump, sigquit, sigquits};
 pub use waitgroup::WaitGroup;

@@ -94,6 +94,21 @@ impl<T> Mutex<T> {
         self.state.load(Ordering::Relaxed) & MUTEX_STARVING != 0
     }
 
+    /// Go 1.18's `Mutex.TryLock`: the lock if it is free right now, without
+    /// waiting. A goroutine may be waiting for the mutex, but we are running
+    /// now and can grab it before that one wakes up; a starving mutex
+    /// belongs to its waiters, so it is not taken.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        let old = self.state.load(Ordering::Relaxed);
+        if old & (MUTEX_LOCKED | MUTEX_STARVING) != 0 {
+            return None;
+        }
+        self.state
+            .compare_exchange(old, old | MUTEX_LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| MutexGuard { m: self })
+    }
+
     /// Go's `Mutex.lockSlow`.
     fn lock_slow(&self) {
         let mut wait_start: u64 = 0;
@@ -242,6 +257,14 @@ fn can_spin(iter: u32) -> bool {
         return false;
     }
     without_preemption(|| getm().p().runq.runqempty())
+}
+
+impl<'a, T> MutexGuard<'a, T> {
+    /// The mutex this guard holds (for `Cond::wait`, which unlocks and
+    /// locks it again).
+    pub(super) fn mutex(&self) -> &'a Mutex<T> {
+        self.m
+    }
 }
 
 impl<T> Deref for MutexGuard<'_, T> {

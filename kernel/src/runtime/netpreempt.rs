@@ -75,13 +75,8 @@ pub(super) fn should_preempt(pp: &P, now: u64) -> bool {
     if !netpoll::netpoll_pending() || debug::off(Switch::NetpollPreempt) || debug::off(Switch::AsyncPreempt) {
         return false;
     }
-    // How long this slice has run: `sysmontick` is this core's own record
-    // (see `preempt::slice_expired`); a slice that began after the last
-    // tick looked counts as fresh.
-    let t = pp.schedtick.load(Ordering::Relaxed);
-    if pp.sysmontick.schedtick.load(Ordering::Relaxed) != t
-        || pp.sysmontick.schedwhen.load(Ordering::Relaxed) + MIN_RUN_NS > now
-    {
+    // How long this slice has run, as this core's tick recorded it.
+    if !super::preempt::slice_ran(pp, now, MIN_RUN_NS) {
         return false;
     }
     CLAIMED.compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed).is_ok()

@@ -25,7 +25,7 @@ use super::debug::{self, Switch};
 use super::g::{G, Status};
 use super::m::{M, McallFn, mcall};
 use super::netpreempt;
-use super::p::P;
+use super::p::{P, PStatus};
 use super::sched::sched;
 use super::time::check_timers;
 use super::getm;
@@ -54,9 +54,11 @@ impl SysmonTick {
     }
 }
 
-/// The `retake` test for a running P (Go: `pd.schedwhen+forcePreemptNS <=
-/// now` with `schedtick` unchanged): has its current time slice lasted
-/// 10 ms? Only this P's own core calls it (from its tick).
+/// The `retake` test for a running P, or one in a system call (Go: `s ==
+/// _Prunning || s == _Psyscall`, then `pd.schedwhen+forcePreemptNS <= now`
+/// with `schedtick` unchanged): has its current time slice lasted 10 ms?
+/// Only the core that holds or left the P calls it (from its tick). A
+/// system call does not end the slice: only `execute` moves `schedtick`.
 fn slice_expired(pp: &P, now: u64) -> bool {
     let t = pp.schedtick.load(Ordering::Relaxed);
     if pp.sysmontick.schedtick.load(Ordering::Relaxed) != t {
@@ -64,18 +66,47 @@ fn slice_expired(pp: &P, now: u64) -> bool {
         pp.sysmontick.schedwhen.store(now, Ordering::Relaxed);
         return false;
     }
-    pp.sysmontick.schedwhen.load(Ordering::Relaxed) + FORCE_PREEMPT_NS <= now
+    slice_over(pp, now)
+}
+
+/// Whether `pp`'s slice, as its core's tick last recorded it, has run
+/// out: read-only, for sysmon looking at another core's P. Relaxed reads
+/// of a heuristic: a stale value moves the decision by one tick at most.
+pub(super) fn slice_over(pp: &P, now: u64) -> bool {
+    slice_ran(pp, now, FORCE_PREEMPT_NS)
+}
+
+/// Whether `pp`'s current slice has run for at least `ns`, as its core's
+/// tick last recorded it (a slice that began after that tick counts as
+/// fresh). Read-only, as [`slice_over`].
+pub(super) fn slice_ran(pp: &P, now: u64, ns: u64) -> bool {
+    pp.sysmontick.schedtick.load(Ordering::Relaxed) == pp.schedtick.load(Ordering::Relaxed)
+        && pp.sysmontick.schedwhen.load(Ordering::Relaxed) + ns <= now
 }
 
 /// This core's share of sysmon, on its timer tick (in the interrupt, after
 /// EOI): run its P's due timers and preempt a G whose slice has expired
 /// (unless `GODEBUG=asyncpreemptoff=1`, as Go's `preemptone` checks
 /// `debug.asyncpreemptoff`: then a G runs until it blocks or yields).
+/// A G in a system call cannot be stopped there; if its P's slice runs
+/// out meanwhile, `m.preempt` asks `exitsyscall` to preempt it.
 pub(super) fn tick(m: &M, now: u64) {
     let pp = m.p.load(Ordering::Relaxed);
     let gp = m.curg.load(Ordering::Relaxed);
-    if pp.is_null() || gp.is_null() {
-        return; // g0 halted or a G in a system call: nothing to do here
+    if gp.is_null() {
+        return; // g0 halted or in the scheduler: nothing to do here
+    }
+    if pp.is_null() {
+        // A G in a system call (entersyscall and exitsyscall change `p`
+        // and `oldp` with interrupts off, so this tick sees them both).
+        let oldp = m.oldp.load(Ordering::Relaxed);
+        // SAFETY: Ps are never freed.
+        if let Some(oldp) = unsafe { oldp.as_ref() } {
+            if oldp.status() == PStatus::Syscall && slice_expired(oldp, now) && !debug::off(Switch::AsyncPreempt) {
+                m.preempt.store(true, Ordering::Relaxed);
+            }
+        }
+        return;
     }
     // SAFETY: Ps and Gs are never freed.
     let (pp, g) = unsafe { (&*pp, &*gp) };

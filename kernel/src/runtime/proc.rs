@@ -121,7 +121,7 @@ extern "C" fn gostart<F: FnOnce()>(f: usize) -> ! {
     // SAFETY: `newproc` wrote an F at `f`, above this frame; it is read
     // (moved out) exactly once.
     let f = unsafe { (f as *const F).read() };
-    f();
+    super::panic::run_goroutine(f);
     goexit1()
 }
 

@@ -63,7 +63,7 @@ fn procresize(s: &Sched, n: usize) {
 
 /// Go's `(*p).destroy`: moves everything `pp` holds elsewhere and marks it
 /// `_Pdead`.
-fn destroy(s: &Sched, pp: &P, to: &P) {
+fn destroy(s: &Sched, pp: &P, to: &'static P) {
     assert_eq!(pp.status(), PStatus::GcStop, "procresize: destroying P{} that is not stopped", pp.id);
     {
         let mut locked = s.lock.lock();

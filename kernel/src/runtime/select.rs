@@ -18,6 +18,9 @@
 //!    to be chosen — no case can starve another.
 //! 2. **Lock order**: the channels sorted by address, each locked once
 //!    (`sellock`), so two selects over the same channels cannot deadlock.
+//!    Cases on one channel keep their poll order, so the sudogs of pass 2
+//!    are queued on that channel in random order too: a partner that
+//!    arrives after the select parked picks among them uniformly.
 //! 3. **Pass 1**: in poll order, the first case that can proceed without
 //!    waiting does; if none can, the `default` arm runs, if there is one.
 //! 4. **Pass 2**: queue a sudog on every channel and park, all locks
@@ -30,7 +33,10 @@
 //! Where gmpos differs: the cases are a builder of closures rather than
 //! compiler-generated `scase`s, and the winner is found through the case
 //! number recorded with the CAS rather than by comparing sudog pointers
-//! (`gp.param`). There are no nil channels, so no case is ever skipped.
+//! (`gp.param`). A case on a nil channel is never ready: it is left out of
+//! the select when it is built (Go omits it from the poll and lock orders),
+//! so a select whose every case is on a nil channel, with no default,
+//! blocks forever.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -38,7 +44,7 @@ use core::cell::UnsafeCell;
 use core::panic::Location;
 use core::ptr::{self, NonNull};
 
-use super::chan::{Chan, Received, Sent};
+use super::chan::{Chan, HChan, Received, Sent};
 use super::g::{G, WaitReason};
 use super::m::cheaprandn;
 use super::panic::gopanic;
@@ -48,27 +54,38 @@ use crate::sync::{IrqLock, IrqLockGuard};
 
 /// A `select` over cases whose arms produce an `R`.
 pub struct Select<'a, R> {
+    /// The cases on channels that are not nil.
     cases: Vec<Box<dyn Scase<'a, R> + 'a>>,
+    /// Whether any case was given, nil or not (`select {}` has none).
+    any_case: bool,
     default: Option<Box<dyn FnOnce() -> R + 'a>>,
 }
 
 impl<'a, R> Select<'a, R> {
     pub fn new() -> Self {
-        Select { cases: Vec::new(), default: None }
+        Select { cases: Vec::new(), any_case: false, default: None }
     }
 
     /// `case v, ok := <-c:` — `body(v, ok)`; `ok` is false (and `v` the
     /// zero value) if the channel is closed and drained.
+    /// Never ready if `c` is nil.
     pub fn recv<T: Send + Default + 'a>(mut self, c: &'a Chan<T>, body: impl FnOnce(T, bool) -> R + 'a) -> Self {
-        self.cases.push(Box::new(RecvCase { c, body, slot: None, ok: false, sg: UnsafeCell::new(None) }));
+        self.any_case = true;
+        if let Some(c) = c.hchan() {
+            self.cases.push(Box::new(RecvCase { c, body, slot: None, ok: false, sg: UnsafeCell::new(None) }));
+        }
         self
     }
 
-    /// `case c <- v:` — `body()` once `v` is sent. Panics if `c` is closed.
+    /// `case c <- v:` — `body()` once `v` is sent. Panics if `c` is closed;
+    /// never ready if it is nil.
     #[track_caller]
     pub fn send<T: Send + 'a>(mut self, c: &'a Chan<T>, v: T, body: impl FnOnce() -> R + 'a) -> Self {
-        let at = Location::caller();
-        self.cases.push(Box::new(SendCase { c, body, value: Some(v), closed: false, sg: UnsafeCell::new(None), at }));
+        self.any_case = true;
+        if let Some(c) = c.hchan() {
+            let at = Location::caller();
+            self.cases.push(Box::new(SendCase { c, body, value: Some(v), closed: false, sg: UnsafeCell::new(None), at }));
+        }
         self
     }
 
@@ -81,12 +98,13 @@ impl<'a, R> Select<'a, R> {
     /// Go's `selectgo`: does one ready case (chosen uniformly at random
     /// among the ready ones), or `default`, or waits for the first case to
     /// become possible; then runs its arm. With no cases and no default it
-    /// blocks forever, as `select {}` does.
+    /// blocks forever, as `select {}` does ("select (no cases)"); so does
+    /// a select whose cases are all on nil channels ("select").
     pub fn run(self) -> R {
-        let Select { mut cases, default } = self;
+        let Select { mut cases, any_case, default } = self;
         let n = cases.len();
         if n == 0 && default.is_none() {
-            gopark(|| {}, WaitReason::SelectNoCases);
+            gopark(|| {}, if any_case { WaitReason::Select } else { WaitReason::SelectNoCases });
             unreachable!("select with no cases woke up");
         }
 
@@ -98,8 +116,13 @@ impl<'a, R> Select<'a, R> {
             pollorder.swap(i, j);
         }
         // Sort the cases by channel address to get the locking order.
-        let mut lockorder: Vec<usize> = (0..n).collect();
-        lockorder.sort_unstable_by_key(|&i| ptr::from_ref(cases[i].lock()) as usize);
+        // Start with the pollorder to permute cases on the same channel
+        // (Go's heap sort starts from it too): a stable sort keeps cases
+        // on one channel in poll order, so the sudogs that pass 2 queues
+        // on that channel are in random order, and a partner arriving later
+        // takes each case with equal chance.
+        let mut lockorder = pollorder.clone();
+        lockorder.sort_by_key(|&i| ptr::from_ref(cases[i].lock()) as usize);
 
         let locks = sellock(&cases, &lockorder);
 
@@ -206,7 +229,7 @@ trait Scase<'a, R> {
 }
 
 struct RecvCase<'a, T, F> {
-    c: &'a Chan<T>,
+    c: &'a HChan<T>,
     body: F,
     /// The value received: written by pass 1 or by a sender.
     slot: Option<T>,
@@ -219,12 +242,12 @@ struct RecvCase<'a, T, F> {
 
 impl<'a, T: Send + Default, R, F: FnOnce(T, bool) -> R> Scase<'a, R> for RecvCase<'a, T, F> {
     fn lock(&self) -> &'a IrqLock<()> {
-        &self.c.hchan().lock
+        &self.c.lock
     }
 
     unsafe fn poll(&mut self) -> Poll {
         // SAFETY: the caller holds the channel's lock.
-        match unsafe { self.c.hchan().state() }.try_recv() {
+        match unsafe { self.c.state() }.try_recv() {
             Received::Value(v, wake) => {
                 self.slot = Some(v);
                 self.ok = true;
@@ -241,13 +264,13 @@ impl<'a, T: Send + Default, R, F: FnOnce(T, bool) -> R> Scase<'a, R> for RecvCas
         sg.casi = casi;
         // SAFETY: locked (caller); the sudog stays in this box until
         // `dequeue` or a waker unlinks it.
-        unsafe { self.c.hchan().state().recvq.enqueue(sg) };
+        unsafe { self.c.state().recvq.enqueue(sg) };
     }
 
     unsafe fn dequeue(&mut self) {
         if let Some(sg) = self.sg.get_mut() {
             // SAFETY: locked (caller); the sudog is in this queue or none.
-            unsafe { self.c.hchan().state().recvq.dequeue_sudog(sg) };
+            unsafe { self.c.state().recvq.dequeue_sudog(sg) };
         }
     }
 
@@ -261,7 +284,7 @@ impl<'a, T: Send + Default, R, F: FnOnce(T, bool) -> R> Scase<'a, R> for RecvCas
 }
 
 struct SendCase<'a, T, F> {
-    c: &'a Chan<T>,
+    c: &'a HChan<T>,
     body: F,
     /// The value to send, until a receiver (or pass 1) takes it.
     value: Option<T>,
@@ -274,13 +297,13 @@ struct SendCase<'a, T, F> {
 
 impl<'a, T: Send, R, F: FnOnce() -> R> Scase<'a, R> for SendCase<'a, T, F> {
     fn lock(&self) -> &'a IrqLock<()> {
-        &self.c.hchan().lock
+        &self.c.lock
     }
 
     unsafe fn poll(&mut self) -> Poll {
         let v = self.value.take().expect("select: a send case without its value");
         // SAFETY: the caller holds the channel's lock.
-        match unsafe { self.c.hchan().state() }.try_send(v) {
+        match unsafe { self.c.state() }.try_send(v) {
             Sent::Done(wake) => Poll::Ready { wake },
             Sent::Closed => {
                 self.closed = true;
@@ -298,13 +321,13 @@ impl<'a, T: Send, R, F: FnOnce() -> R> Scase<'a, R> for SendCase<'a, T, F> {
         sg.select = done;
         sg.casi = casi;
         // SAFETY: as for `RecvCase::enqueue`.
-        unsafe { self.c.hchan().state().sendq.enqueue(sg) };
+        unsafe { self.c.state().sendq.enqueue(sg) };
     }
 
     unsafe fn dequeue(&mut self) {
         if let Some(sg) = self.sg.get_mut() {
             // SAFETY: as for `RecvCase::dequeue`.
-            unsafe { self.c.hchan().state().sendq.dequeue_sudog(sg) };
+            unsafe { self.c.state().sendq.dequeue_sudog(sg) };
         }
     }
 

@@ -51,31 +51,35 @@ pub fn entersyscall() {
 /// Go's `exitsyscall`: the G is back. Take the old P if sysmon left it
 /// (the fast path), else an idle P, else queue the G globally and park
 /// the M until a P is free (`exitsyscall0`).
+///
+/// On a fast path, a preemption requested while the G was in the call
+/// (its P's slice ran out: see `preempt::tick`) is honoured now, as Go's
+/// `exitsyscall` does by setting `stackguard0` from `gp.preempt`: without
+/// it, a G looping on short calls would never leave its P, since the
+/// tick mostly finds it inside a call, where it cannot be stopped.
 pub fn exitsyscall() {
     let saved = interrupts::disable();
     let m = getm();
     let s = sched();
     // SAFETY: the running G is ours.
     let g = unsafe { getg().as_ref() };
+    let preempt = m.preempt.swap(false, Ordering::Relaxed);
     let oldp = m.oldp.swap(ptr::null_mut(), Ordering::Relaxed);
     // SAFETY: `oldp` points into `allp`, which lives for ever.
     let oldp = unsafe { &*oldp };
-    if oldp.cas_status(PStatus::Syscall, PStatus::Idle) {
-        acquirep(m, oldp);
-        trace::syscall_exit(Some(oldp), g);
-        g.casgstatus(Status::Syscall, Status::Running);
-        interrupts::restore(saved);
+    let pp = if oldp.cas_status(PStatus::Syscall, PStatus::Idle) { Some(oldp) } else { s.pidleget(&mut s.lock.lock()) };
+    let Some(pp) = pp else {
+        mcall(exitsyscall0);
         return;
+    };
+    acquirep(m, pp);
+    trace::syscall_exit(Some(pp), g);
+    g.casgstatus(Status::Syscall, Status::Running);
+    interrupts::restore(saved);
+    if preempt {
+        pp.preempts.fetch_add(1, Ordering::Relaxed);
+        super::preempt::gopreempt();
     }
-    let idle = s.pidleget(&mut s.lock.lock());
-    if let Some(pp) = idle {
-        acquirep(m, pp);
-        trace::syscall_exit(Some(pp), g);
-        g.casgstatus(Status::Syscall, Status::Running);
-        interrupts::restore(saved);
-        return;
-    }
-    mcall(exitsyscall0);
 }
 
 /// Go's `exitsyscall0`, on g0 (this M has no P): try an idle P once more,
@@ -106,7 +110,10 @@ fn exitsyscall0(gp: NonNull<G>) {
 /// sysmon's `retake` for system calls (core 0's tick): a P that has been in
 /// `_Psyscall` for a whole sysmon tick (≥ 20 µs in Go; here a 1 ms tick) is
 /// taken from its M and handed off — if it has work, or nobody else is
-/// looking for work, or it has been in the call for 10 ms.
+/// looking for work, or it has been in the call for 10 ms. A P whose time
+/// slice has run out (Go's `sysretake`) is taken even if its G keeps
+/// re-entering short calls, which would otherwise look like a new call on
+/// every tick.
 ///
 /// With `GODEBUG=handoffoff=1` it does nothing: a P stays with its M
 /// through the call (its queue can still be stolen).
@@ -116,7 +123,8 @@ pub(super) fn retake_syscalls(s: &'static Sched, now: u64) {
             return;
         }
         let t = pp.syscalltick.load(Ordering::Relaxed);
-        if pp.sysmontick.syscalltick.load(Ordering::Relaxed) != t {
+        let sysretake = super::preempt::slice_over(pp, now);
+        if !sysretake && pp.sysmontick.syscalltick.load(Ordering::Relaxed) != t {
             pp.sysmontick.syscalltick.store(t, Ordering::Relaxed);
             pp.sysmontick.syscallwhen.store(now, Ordering::Relaxed);
             continue;
@@ -160,10 +168,24 @@ fn handoffp(s: &Sched, pp: &'static P) {
 /// system call such as `read(2)` on a slow device or `nanosleep(2)`: the M
 /// is stuck until the hardware (here the timer interrupt) says it is done.
 pub fn block_for(ns: u64) {
+    syscall_for(ns, x86_64::instructions::hlt);
+}
+
+/// A short system call that keeps its core busy for `ns` nanoseconds (say,
+/// `read(2)` copying a buffer out of the page cache): unlike
+/// [`block_for`], which waits for the next interrupt, it returns on time,
+/// so a loop of them re-enters the runtime every few microseconds.
+pub fn busy_for(ns: u64) {
+    syscall_for(ns, core::hint::spin_loop);
+}
+
+/// `entersyscall`, `wait()` until `ns` nanoseconds have passed,
+/// `exitsyscall`.
+fn syscall_for(ns: u64, wait: fn()) {
     entersyscall();
     let deadline = time::nanotime() + ns;
     while time::nanotime() < deadline {
-        x86_64::instructions::hlt();
+        wait();
     }
     exitsyscall();
 }

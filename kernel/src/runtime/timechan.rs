@@ -1,50 +1,76 @@
-//! Timers that deliver on a channel: Go's `time.After` and `time.Ticker`
-//! (`time/sleep.go`, `time/tick.go`, and the runtime's `sendTime`), built
-//! on the per-P timers of `time.rs`.
+//! Go's `time.Timer`, `time.After`, `time.AfterFunc` and `time.Ticker`
+//! (`time/sleep.go`, `time/tick.go`), on the stoppable timers of `time.rs`.
 //!
-//! The value sent is the time of the tick (`nanotime`, Go's `Now()`). The
-//! send never blocks — a timer function runs inside the scheduler — so,
-//! as in Go, the channel has a buffer of one and a tick the receiver has
-//! not yet taken makes the next one be dropped (a slow reader of a ticker
-//! loses ticks rather than piling them up).
+//! A channel timer sends the time of its firing (`nanotime`, Go's `Now()`)
+//! on `c`, which has a buffer of one: the send never blocks (a timer fires
+//! inside the scheduler), and a tick the receiver has not yet taken makes
+//! the next one be dropped (a slow reader of a ticker loses ticks rather
+//! than piling them up). As in Go 1.23, `stop` and `reset` drop a value
+//! still waiting in the channel, so no stale time is received after them,
+//! and report such a value as the timer having still been active.
+//!
+//! Where gmpos differs: Go 1.23 also frees a channel timer that nothing
+//! refers to any more, even if it is armed. Here an armed timer stays in
+//! its P's heap (holding its channel) until it fires or is stopped;
+//! dropping a `Ticker` stops it.
 
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::chan::Chan;
-use super::time::start_timer;
+use super::time::{Fire, TimerCell};
 use crate::arch::time::nanotime;
 
-/// Go's `time.After(d)`: a channel on which the time is sent once, `ns`
-/// nanoseconds from now.
-pub fn after(ns: u64) -> Chan<u64> {
-    let c = Chan::new(1);
-    start_timer(nanotime().saturating_add(ns), send_time_once, c.clone().into_raw());
-    c
+/// Go's `time.Timer`: sends the time on `c` once, when it fires; or, made
+/// by [`after_func`], runs a function (and `c` is nil).
+pub struct Timer {
+    pub c: Chan<u64>,
+    t: Arc<TimerCell>,
 }
 
-/// The timer function of [`after`] (Go's `sendTime`).
-fn send_time_once(c: usize) {
-    // SAFETY: `after` gave this timer one handle; a timer fires once.
-    let c: Chan<u64> = unsafe { Chan::from_raw(c) };
-    // Cannot block: the buffer of one is empty, nobody else sends.
-    let _ = c.try_send(nanotime());
+impl Timer {
+    /// Go's `time.NewTimer(d)`: fires `ns` nanoseconds from now.
+    pub fn new(ns: u64) -> Timer {
+        let c = Chan::new(1);
+        let t = TimerCell::start(deadline(ns), 0, Fire::Chan(c.clone()));
+        Timer { c, t }
+    }
+
+    /// Go's `Timer.Stop`: prevents the timer from firing. True if the call
+    /// stops the timer, false if it had already fired (and its value was
+    /// received, or its function started) or been stopped. After it, no
+    /// value is received from `c` (Go 1.23).
+    pub fn stop(&self) -> bool {
+        self.t.stop()
+    }
+
+    /// Go's `Timer.Reset(d)`: fires `ns` nanoseconds from now instead.
+    /// True if the timer had been active, false if it had fired or been
+    /// stopped. A value from before the reset is not received (Go 1.23).
+    pub fn reset(&self, ns: u64) -> bool {
+        self.t.modify(deadline(ns), 0)
+    }
+}
+
+/// Go's `time.After(d)`: a channel on which the time is sent once, `ns`
+/// nanoseconds from now. Its timer cannot be stopped; a loop that no
+/// longer needs its timeout uses a [`Timer`] and stops it.
+pub fn after(ns: u64) -> Chan<u64> {
+    Timer::new(ns).c
+}
+
+/// Go's `time.AfterFunc(d, f)`: runs `f` in its own goroutine `ns`
+/// nanoseconds from now (again after each `reset`). `stop` returns true if
+/// it kept `f` from running.
+pub fn after_func(ns: u64, f: impl Fn() + Send + Sync + 'static) -> Timer {
+    let t = TimerCell::start(deadline(ns), 0, Fire::Func(Arc::new(f)));
+    Timer { c: Chan::nil(), t }
 }
 
 /// Go's `time.Ticker`: sends the time on `c` every period, until stopped
 /// (or dropped).
 pub struct Ticker {
     pub c: Chan<u64>,
-    state: Arc<TickerState>,
-}
-
-/// What each tick's timer carries (one reference per armed timer).
-struct TickerState {
-    c: Chan<u64>,
-    period: u64,
-    /// The deadline of the armed timer.
-    when: AtomicU64,
-    stopped: AtomicBool,
+    t: Arc<TimerCell>,
 }
 
 impl Ticker {
@@ -52,21 +78,22 @@ impl Ticker {
     pub fn new(period_ns: u64) -> Ticker {
         assert!(period_ns > 0, "non-positive interval for NewTicker");
         let c = Chan::new(1);
-        let state = Arc::new(TickerState {
-            c: c.clone(),
-            period: period_ns,
-            when: AtomicU64::new(nanotime().saturating_add(period_ns)),
-            stopped: AtomicBool::new(false),
-        });
-        arm(state.clone());
-        Ticker { c, state }
+        let t = TimerCell::start(deadline(period_ns), period_ns, Fire::Chan(c.clone()));
+        Ticker { c, t }
     }
 
-    /// Go's `Ticker.Stop`: no more ticks are sent (one may already be in
-    /// the channel). The armed timer finds the ticker stopped when it fires
-    /// and lets go of it.
+    /// Go's `Ticker.Stop`: no more ticks are sent, and a tick not yet
+    /// received is dropped (Go 1.23).
     pub fn stop(&self) {
-        self.state.stopped.store(true, Ordering::Relaxed);
+        self.t.stop();
+    }
+
+    /// Go's `Ticker.Reset(d)`: stops the ticker and restarts it with
+    /// period `period_ns`, the next tick one period from now. Like Go,
+    /// panics on a zero period.
+    pub fn reset(&self, period_ns: u64) {
+        assert!(period_ns > 0, "non-positive interval for Ticker.Reset");
+        self.t.modify(deadline(period_ns), period_ns);
     }
 }
 
@@ -76,23 +103,6 @@ impl Drop for Ticker {
     }
 }
 
-fn arm(state: Arc<TickerState>) {
-    let when = state.when.load(Ordering::Relaxed);
-    start_timer(when, tick, Arc::into_raw(state) as usize);
-}
-
-/// A ticker's timer function: send, then arm the next tick one period
-/// later (skipping periods already past, as Go's timer does).
-fn tick(state: usize) {
-    // SAFETY: `arm` gave this timer one reference; a timer fires once.
-    let state = unsafe { Arc::from_raw(state as *const TickerState) };
-    if state.stopped.load(Ordering::Relaxed) {
-        return;
-    }
-    let now = nanotime();
-    let _ = state.c.try_send(now);
-    let when = state.when.load(Ordering::Relaxed);
-    let behind = now.saturating_sub(when) / state.period;
-    state.when.store(when + (behind + 1) * state.period, Ordering::Relaxed);
-    arm(state);
+fn deadline(ns: u64) -> u64 {
+    nanotime().saturating_add(ns)
 }

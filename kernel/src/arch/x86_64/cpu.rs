@@ -8,6 +8,7 @@ use alloc::boxed::Box;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use crossbeam_queue::ArrayQueue;
+use x86_64::registers::control::{Cr4, Cr4Flags};
 use x86_64::registers::model_specific::GsBase;
 use x86_64::VirtAddr;
 
@@ -56,6 +57,11 @@ pub fn init(id: usize, apic_id: u32) -> &'static Cpu {
     }));
     cpu.self_ptr = cpu;
     GsBase::write(VirtAddr::from_ptr(cpu));
+    // The kernel is soft-float and uses no SSE, but the unwinder behind
+    // `recover` saves MXCSR (`stmxcsr`), which faults unless the OS says
+    // it handles SSE state.
+    // SAFETY: only allows SSE instructions; the compiler emits none.
+    unsafe { Cr4::update(|f| f.insert(Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE)) };
     // Release: whoever finds the pointer in CPUS sees the initialised struct.
     CPUS[id].store(cpu, Ordering::Release);
     cpu
