@@ -2,10 +2,10 @@
 //! The image's path reaches the runner as `GMPOS_BIOS_IMAGE`, the kernel's
 //! ELF (for gdb) as `GMPOS_KERNEL_ELF`.
 //!
-//! The image holds the kernel *without* its debug information: the BIOS
-//! stage reads the whole file through int 13h, which is slow under
-//! emulation, and the debug sections are most of the file (about 14.5 MB of
-//! 15). Nothing in the kernel reads them: its panic messages and the
+//! The image holds the kernel *without* its debug information and symbol
+//! table: the BIOS stage reads the whole file through int 13h, which is
+//! slow under emulation, and the debug sections are most of the file
+//! (about 14.5 MB of 15). Nothing in the kernel reads them: its panic messages and the
 //! goroutine dump's "created by" lines come from `#[track_caller]`
 //! locations, which live in `.rodata`. The full ELF stays where cargo put
 //! it, for gdb (`make gdb`, `make bench-profile`).
@@ -17,7 +17,7 @@ fn main() {
     let kernel = PathBuf::from(std::env::var_os("CARGO_BIN_FILE_KERNEL_kernel").expect("kernel artifact"));
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     let stripped = out_dir.join("kernel-stripped");
-    strip_debug(&kernel, &stripped);
+    strip(&kernel, &stripped);
     let out = out_dir.join("gmpos-bios.img");
     // The bootloader logs every stage on the serial port; keep only its
     // warnings so that the console starts with the kernel's own lines.
@@ -32,11 +32,12 @@ fn main() {
     println!("cargo:rustc-env=GMPOS_KERNEL_ELF={}", kernel.display());
 }
 
-/// Copies `kernel` to `to` without its debug sections, with the
+/// Copies `kernel` to `to` without its debug sections and symbol table
+/// (about half a megabyte; the kernel never reads its own symbols: the
+/// unwinder that `recover` uses reads `.eh_frame`, which stays), with the
 /// `llvm-objcopy` of the toolchain's `llvm-tools` component (named in
-/// rust-toolchain.toml). The symbol table stays: it is small, and it lets
-/// `nm` or `objdump -d` on the stripped file still name functions.
-fn strip_debug(kernel: &Path, to: &Path) {
+/// rust-toolchain.toml).
+fn strip(kernel: &Path, to: &Path) {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let host = std::env::var("HOST").expect("HOST");
     let sysroot = Command::new(&rustc)
@@ -46,10 +47,10 @@ fn strip_debug(kernel: &Path, to: &Path) {
     let sysroot = String::from_utf8(sysroot.stdout).expect("sysroot is UTF-8");
     let objcopy = Path::new(sysroot.trim()).join("lib/rustlib").join(host).join("bin/llvm-objcopy");
     let status = Command::new(&objcopy)
-        .arg("--strip-debug")
+        .arg("--strip-all")
         .arg(kernel)
         .arg(to)
         .status()
         .unwrap_or_else(|e| panic!("could not run {} (rustup component llvm-tools): {e}", objcopy.display()));
-    assert!(status.success(), "{} --strip-debug failed: {status}", objcopy.display());
+    assert!(status.success(), "{} --strip-all failed: {status}", objcopy.display());
 }
