@@ -35,7 +35,9 @@ pub fn main(args: &Args) -> Result<(), String> {
         })
         .collect();
     let sleepers: Vec<u64> = (0..2).map(|_| runtime::go(|| time::sleep(PARKED_NS))).collect();
-    let blocked = runtime::go(|| syscall::block_for(PARKED_NS));
+    let blocked = runtime::go(|| {
+        syscall::block_for(PARKED_NS);
+    });
 
     let mut expected: Vec<(u64, &str)> = Vec::new();
     expected.push((me, "running"));

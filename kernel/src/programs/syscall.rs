@@ -70,8 +70,9 @@ pub fn run(queued: usize) -> Blocked {
     }
     let my_cpu = cpu::id() as u64;
     let start = nanotime();
-    syscall::block_for(BLOCK_NS);
-    let end = nanotime();
+    // When the call returned: before `exitsyscall`, which may let the
+    // queue run first (a preemption requested during the call).
+    let end = syscall::block_for(BLOCK_NS);
     wg.wait();
     let handoffs_after: u64 = runtime::p_stats().map(|s| s.handoffs).sum();
     Blocked {

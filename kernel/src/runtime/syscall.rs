@@ -167,25 +167,33 @@ fn handoffp(s: &Sched, pp: &'static P) {
 /// halted, for `ns` nanoseconds, running no Go code. It models a blocking
 /// system call such as `read(2)` on a slow device or `nanosleep(2)`: the M
 /// is stuck until the hardware (here the timer interrupt) says it is done.
-pub fn block_for(ns: u64) {
-    syscall_for(ns, x86_64::instructions::hlt);
+/// Returns when the call itself ended ([`syscall_for`]).
+pub fn block_for(ns: u64) -> u64 {
+    syscall_for(ns, x86_64::instructions::hlt)
 }
 
 /// A short system call that keeps its core busy for `ns` nanoseconds (say,
 /// `read(2)` copying a buffer out of the page cache): unlike
 /// [`block_for`], which waits for the next interrupt, it returns on time,
 /// so a loop of them re-enters the runtime every few microseconds.
-pub fn busy_for(ns: u64) {
-    syscall_for(ns, core::hint::spin_loop);
+/// Returns when the call itself ended ([`syscall_for`]).
+pub fn busy_for(ns: u64) -> u64 {
+    syscall_for(ns, core::hint::spin_loop)
 }
 
 /// `entersyscall`, `wait()` until `ns` nanoseconds have passed,
-/// `exitsyscall`.
-fn syscall_for(ns: u64, wait: fn()) {
+/// `exitsyscall`. Returns the time (`nanotime`) at which the call itself
+/// ended, before `exitsyscall`: that may preempt the goroutine (a
+/// preemption requested during the call), and what ran meanwhile ran after
+/// the call, not during it.
+fn syscall_for(ns: u64, wait: fn()) -> u64 {
     entersyscall();
     let deadline = time::nanotime() + ns;
-    while time::nanotime() < deadline {
+    let mut now = time::nanotime();
+    while now < deadline {
         wait();
+        now = time::nanotime();
     }
     exitsyscall();
+    now
 }
