@@ -29,7 +29,8 @@ usage: gmpos-bench-net --kernel VMLINUZ --initrd INITRD [--seconds S] [--smp N]
        gmpos-bench-net --requests HOST PATH N                 (run inside the namespace)
 
 Boots gmpos (PROG=httpd, PROG=echo) and the Linux peer in turn on a TAP device
-in a network namespace of its own, runs wrk at 1, 8 and 64 connections (and
+in a network namespace of its own, runs wrk on / (a page of the same size on
+both) and /health at 1, 8 and 64 connections (and
 again with 4 CPU-hogging goroutines on each side) and an echo load of 64
 connections x 200 round trips of 1 KiB, every byte checked, and prints one
 table with both systems and their ratio; JSON in target/bench/net.json.
@@ -141,9 +142,10 @@ fn bench(args: &[String]) -> Result<(), String> {
                 page = ns_output(&[&self_exe()?, "--page-size", &format!("http://{GUEST}/")])?.trim().parse().map_err(|e| format!("page size: {e}"))?;
                 eprintln!("bench-net: gmpos's / is {page} bytes; the peer serves as many");
             }
-            for conns in [1, 8, 64] {
-                let w = wrk(conns, c.seconds, &guest)?;
-                let label = |what: &str| format!("http {conns:>2} conn{} hogs={hogs} {what}", if conns == 1 { " " } else { "s" });
+            for (path, conns) in PATHS.iter().flat_map(|&p| [1, 8, 64].map(|c| (p, c))) {
+                let w = wrk(path, conns, c.seconds, &guest)?;
+                let label =
+                    |what: &str| format!("{path:<7} {conns:>2} conn{} hogs={hogs} {what}", if conns == 1 { " " } else { "s" });
                 eprintln!("bench-net: {} {}: {:.0} req/s p50 {:.2} ms p99 {:.2} ms", name(system), label(""), w.rps, w.p50_ms, w.p99_ms);
                 record(label("req/s"), system, w.rps, true);
                 record(label("p50 ms"), system, w.p50_ms, false);
@@ -302,7 +304,11 @@ struct Wrk {
     p99_ms: f64,
 }
 
-fn wrk(conns: u32, seconds: u32, guest: &Guest) -> Result<Wrk, String> {
+/// The two shapes both servers have: the page (gmpos's dashboard, and a
+/// page of as many bytes on the peer) and a one-line `/health`.
+const PATHS: [&str; 2] = ["/", "/health"];
+
+fn wrk(path: &str, conns: u32, seconds: u32, guest: &Guest) -> Result<Wrk, String> {
     let threads = conns.min(2).to_string();
     let out = ns_output(&[
         "wrk",
@@ -315,7 +321,7 @@ fn wrk(conns: u32, seconds: u32, guest: &Guest) -> Result<Wrk, String> {
         "--timeout",
         "10s",
         "--latency",
-        &format!("http://{GUEST}/"),
+        &format!("http://{GUEST}{path}"),
     ])
     .map_err(|e| format!("{e}\nthe guest's console so far:\n{}", guest.serial()))?;
     parse_wrk(&out).ok_or_else(|| format!("could not read wrk's output:\n{out}"))
@@ -343,10 +349,10 @@ fn print_table(figures: &[Figure], c: &Config) {
         "\nbench-net: {} vCPUs each, TCG, virtio-net on a TAP device; wrk {} s per row; ratio = gmpos's advantage (>1: gmpos better)",
         c.smp, c.seconds
     );
-    println!("{:<38} {:>12} {:>12} {:>8}", "figure", "gmpos", "linux+go", "ratio");
+    println!("{:<42} {:>12} {:>12} {:>8}", "figure", "gmpos", "linux+go", "ratio");
     for f in figures {
         let show = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
-        println!("{:<38} {:>12} {:>12} {:>8}", f.name, show(f.gmpos), show(f.linux), ratio(f).map_or("-".into(), |r| format!("{r:.2}")));
+        println!("{:<42} {:>12} {:>12} {:>8}", f.name, show(f.gmpos), show(f.linux), ratio(f).map_or("-".into(), |r| format!("{r:.2}")));
     }
 }
 
