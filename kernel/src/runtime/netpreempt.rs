@@ -39,9 +39,8 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use super::g::{G, Status};
 use super::m::M;
 use super::p::P;
-use super::sched::sched;
 use super::debug::{self, Switch};
-use super::{netpoll, trace};
+use super::netpoll;
 
 /// A goroutine runs at least this long (in its time slice) before a
 /// network wake-up may preempt it.
@@ -87,20 +86,14 @@ pub(super) fn should_preempt(pp: &P, now: u64) -> bool {
 /// readied G this P's next, in a new time slice.
 pub(super) fn gopreempt_netpoll_m(gp: NonNull<G>) {
     PREEMPTS.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: Gs are never freed.
-    let g = unsafe { gp.as_ref() };
-    g.casgstatus(Status::Running, Status::Runnable);
-    trace::go_preempt(g);
-    let s = sched();
-    s.globrunqput(&mut s.lock.lock(), gp);
+    super::preempt::gopreempt_m(gp);
     let pp = super::getm().p();
     // The slice ends with the preempted G: the readied one, which inherits
     // time from `runnext`, starts a new one.
     pp.schedtick.fetch_add(1, Ordering::Relaxed);
     if let Some(ready) = netpoll::netpoll_one() {
-        pp.runq.runqput(ready, true, |batch| s.globrunqputbatch(batch));
+        super::proc::runqput(pp, ready, true);
     }
-    super::idle::wakep();
 }
 
 /// Go's `preemptone`'s caller for this cause, from the device interrupt

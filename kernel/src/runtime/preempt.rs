@@ -172,7 +172,7 @@ pub(super) fn gopreempt() {
 /// Go's `gopreempt_m`, on g0: the preempted G goes to the global run queue
 /// (not the local one, so that a hog cannot keep its P by being re-queued
 /// in front of the Gs it was starving).
-fn gopreempt_m(gp: NonNull<G>) {
+pub(super) fn gopreempt_m(gp: NonNull<G>) {
     // SAFETY: Gs are never freed.
     unsafe { gp.as_ref() }.casgstatus(Status::Running, Status::Runnable);
     // SAFETY: as above.

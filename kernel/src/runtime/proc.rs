@@ -271,7 +271,7 @@ fn goyield_m(gp: NonNull<G>) {
 /// `sched.lock`, as Go 1.0 did, which had no per-P queues. The caller
 /// holds `pp` (on g0, or under `acquirem`).
 #[inline(always)]
-fn runqput(pp: &P, gp: NonNull<G>, next: bool) {
+pub(super) fn runqput(pp: &P, gp: NonNull<G>, next: bool) {
     let off = debug::switches();
     if off & debug::bit(Switch::Go10) != 0 {
         let s = sched();
