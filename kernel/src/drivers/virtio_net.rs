@@ -31,7 +31,7 @@ use super::virtio_hal::VirtioHal;
 use crate::arch::{cpu, ioapic, pci::Bus0};
 
 /// Descriptors per virtqueue; also the number of receive buffers posted.
-const QUEUE_SIZE: usize = 64;
+pub const QUEUE_SIZE: usize = 64;
 /// One Ethernet frame (1514 bytes) plus the virtio-net header, rounded up.
 const BUF_LEN: usize = 2048;
 /// Ethernet MTU as smoltcp counts it (frame without the FCS).

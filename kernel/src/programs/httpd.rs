@@ -49,7 +49,7 @@ pub fn serve(hogs: u64) -> Result<(), String> {
     spawn_hogs(hogs);
     crate::println!(
         "httpd: listening on port {PORT} (max {MAX_CONNS} connections, hogs={hogs}); \
-         the dashboard: http://127.0.0.1:8080/ (8080 is make's HTTP_PORT)"
+         the dashboard is at / (make run forwards the host port it printed above)"
     );
     loop {
         let mut conn = listener.accept().map_err(|e| format!("accept: {e}"))?;
