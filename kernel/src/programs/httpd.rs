@@ -151,7 +151,7 @@ fn health() -> String {
     format!(
         "ok goroutines={} gomaxprocs={} io_wait={} active={} max_conns={MAX_CONNS} refused={} accepted={} \
          requests={} bad={} timeouts={} tcp_sockets={} interrupts={} polls={} netpoll_preempts={} \
-         irq_wait_p50_us={} irq_wait_p99_us={}{}\n",
+         irq_wait_p50_us={} irq_wait_p99_us={} req_p50_us={} req_p99_us={}{}\n",
         runtime::num_goroutine(),
         runtime::gomaxprocs(),
         runtime::waiters(),
@@ -167,6 +167,8 @@ fn health() -> String {
         n.netpoll_preempts,
         n.irq_wait_p50_us,
         n.irq_wait_p99_us,
+        reqpath::request_quantile_us(0.5),
+        reqpath::request_quantile_us(0.99),
         reqpath::FIELDS.iter().zip(reqpath::last()).map(|(k, v)| format!(" {k}={v}")).collect::<String>(),
     )
 }

@@ -42,6 +42,7 @@ pub mod debug;
 pub mod g;
 mod idle;
 pub mod invariants;
+pub mod latency;
 mod m;
 pub mod mcache;
 pub mod mutex;

@@ -36,6 +36,7 @@ use super::g::{G, GList, Status, WaitReason};
 use super::idle::wakep;
 use super::sched::{sched, try_sched};
 use super::time::start_timer;
+use super::latency::Latency;
 use super::{getg, gopark, goready};
 use crate::arch::time::{nanotime, rdtsc};
 
@@ -68,12 +69,9 @@ static IRQ_AT: AtomicU64 = AtomicU64::new(0);
 /// request's instructions go, `programs/reqpath.rs`).
 static LAST_IRQ_TSC: AtomicU64 = AtomicU64::new(0);
 static LAST_POLL_TSC: AtomicU64 = AtomicU64::new(0);
-/// How long interrupts waited for the poll that served them: bucket `k`
-/// counts waits of `k * IRQ_WAIT_BUCKET_US` up to `(k + 1) *
-/// IRQ_WAIT_BUCKET_US` µs; the last bucket also counts everything longer.
-static IRQ_WAITS: [AtomicU64; IRQ_WAIT_BUCKETS] = [const { AtomicU64::new(0) }; IRQ_WAIT_BUCKETS];
-const IRQ_WAIT_BUCKET_US: u64 = 250;
-const IRQ_WAIT_BUCKETS: usize = 200;
+/// How long interrupts waited for the poll that served them, in 250 µs
+/// buckets up to 50 ms.
+static IRQ_WAITS: Latency<200, 250> = Latency::new();
 
 /// Go's `netpollinit`: the network stack registers its poll function.
 pub fn netpollinit(poll: fn(&mut GList)) {
@@ -105,20 +103,7 @@ pub fn last_interrupt_and_poll_tsc() -> (u64, u64) {
 /// poll that served them, in µs, rounded up to the histogram's 250 µs
 /// buckets; 0 before any was served.
 pub fn irq_wait_quantile_us(q: f64) -> u64 {
-    let counts: [u64; IRQ_WAIT_BUCKETS] = core::array::from_fn(|k| IRQ_WAITS[k].load(Ordering::Relaxed));
-    let total: u64 = counts.iter().sum();
-    if total == 0 {
-        return 0;
-    }
-    let rank = ((total as f64 * q) as u64).clamp(1, total);
-    let mut seen = 0;
-    for (k, &c) in counts.iter().enumerate() {
-        seen += c;
-        if seen >= rank {
-            return (k as u64 + 1) * IRQ_WAIT_BUCKET_US;
-        }
-    }
-    IRQ_WAIT_BUCKETS as u64 * IRQ_WAIT_BUCKET_US
+    IRQ_WAITS.quantile_us(q)
 }
 
 /// The TCP/IP stack's next deadline (nanotime), 0 for none.
@@ -166,8 +151,7 @@ fn netpoll() -> GList {
     // leaves IRQ_AT as it found it, so no wait is measured across polls.
     let at = IRQ_AT.swap(0, Ordering::Relaxed);
     if at != 0 {
-        let bucket = (now.saturating_sub(at) / 1000 / IRQ_WAIT_BUCKET_US) as usize;
-        IRQ_WAITS[bucket.min(IRQ_WAIT_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+        IRQ_WAITS.record_ns(now.saturating_sub(at));
     }
     poll(&mut list);
     list
