@@ -294,19 +294,25 @@ pub fn wakep() {
         }
         return;
     }
+    // Preemption stays off from the count of a spinning M until `startm`
+    // has handed the P to an M (Go 1.21's `wakep`: "Otherwise preemption
+    // here would leave pp stuck waiting to enter _Pgcstop"), for two
+    // reasons. Between `pidleget` and `startm` the P is on no idle list
+    // and has no M, so a stop-the-world cannot stop it: were this G
+    // preempted there (by that very stop's IPI, when the caller is a
+    // goroutine, as `start_the_world` is), the stop would never end. And a
+    // G preempted after counting a spinner that does not exist yet would
+    // leave `nmspinning` one high for as long as it stays queued: every
+    // other `wakep` would then wake nobody (`make torture` caught it, as
+    // a stopped world with `nmspinning=1` and no M spinning). In Go the
+    // window is not preemptible either: runtime code has no asynchronous
+    // safe points; here `acquirem` says so, and comes before the count.
+    let _m = acquirem();
     if s.nmspinning.load(Ordering::SeqCst) != 0
         || s.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_err()
     {
         return;
     }
-    // Preemption stays off until `startm` has handed the P to an M (Go
-    // 1.19 holds `acquirem` in `startm` across `pidleget`; Go 1.21's
-    // `wakep`: "Otherwise preemption here would leave pp stuck waiting to
-    // enter _Pgcstop"). Between `pidleget` and `startm` the P is on no
-    // idle list and has no M, so a stop-the-world cannot stop it: were
-    // this G preempted there (by that very stop's IPI, when the caller is
-    // a goroutine, as `start_the_world` is), the stop would never end.
-    let _m = acquirem();
     let mut locked = s.lock.lock();
     let Some(pp) = s.pidleget(&mut locked) else {
         drop(locked);

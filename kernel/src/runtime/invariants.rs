@@ -37,8 +37,11 @@ use crate::arch::time::nanotime;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
-/// How long `nmspinning` may take to match the spinning Ms (see below).
-const SETTLE_NS: u64 = 10_000_000;
+/// How long `nmspinning` may take to match the spinning Ms (see below):
+/// long, because what it waits for is an interrupt handler on another
+/// vCPU, which the host may not run for milliseconds; a real leak lasts
+/// for as long as the world stays stopped.
+const SETTLE_NS: u64 = 1_000_000_000;
 
 /// Turns the check at every stop-the-world on or off.
 pub fn set_enabled(on: bool) {
@@ -154,9 +157,10 @@ fn broken(s: &Sched, mine: &M) -> String {
     drop(locked);
     // `wakep` counts a spinning M before it looks for an idle P (none now)
     // and takes it back after, so `nmspinning` may be one high for a
-    // moment, even from an interrupt on a halted core; and it needs the
-    // lock to finish. So this one is checked without the lock, and only
-    // a difference that lasts is broken.
+    // moment when an interrupt handler on a halted core runs it (a
+    // goroutine cannot be caught there: `wakep` holds `acquirem` across
+    // the count); and it needs the lock to finish. So this one is checked
+    // without the lock, and only a difference that lasts is broken.
     let spinning = || s.allm.iter().filter(|m| m.spinning.load(Ordering::Relaxed)).count() as u32;
     let deadline = nanotime() + SETTLE_NS;
     while spinning() != s.nmspinning.load(Ordering::SeqCst) {
