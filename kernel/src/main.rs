@@ -25,6 +25,7 @@ mod sync;
 use bootloader_api::config::Mapping;
 use bootloader_api::{BootInfo, BootloaderConfig, entry_point};
 
+use arch::entry::InterruptEntry;
 use arch::qemu::{ExitCode, exit};
 
 pub static BOOTLOADER_CONFIG: BootloaderConfig = {
@@ -36,6 +37,40 @@ pub static BOOTLOADER_CONFIG: BootloaderConfig = {
     config
 };
 entry_point!(kmain, config = &BOOTLOADER_CONFIG);
+
+/// How interrupts reach the kernel above arch: arch does the hardware part
+/// and calls these (see `arch::entry`). Data flows up, hardware → drivers
+/// → runtime, through this one table; no layer below calls a layer above.
+static INTERRUPT_ENTRY: InterruptEntry = InterruptEntry {
+    tick: runtime::timer_tick,
+    device: device_interrupt,
+    after_device: runtime::device_interrupt,
+    console_gsi: drivers::serial::COM1_GSI,
+    console_input,
+    stack_fault: runtime::morestack,
+};
+
+/// The network card's interrupt, before its EOI: the driver masks the line
+/// and the netpoller learns that packets wait.
+fn device_interrupt() {
+    if drivers::virtio_net::on_interrupt() {
+        runtime::netpoll::netpoll_device_event();
+    }
+}
+
+/// Ctrl-\ on the console, as SIGQUIT for a Go program.
+const CTRL_BACKSLASH: u8 = 0x1c;
+
+/// COM1's receive interrupt: drains what arrived. Ctrl-\ asks for a
+/// goroutine dump (`runtime::sigquit`); nothing else reads the console
+/// yet, so other bytes are dropped.
+fn console_input() {
+    while let Some(byte) = drivers::serial::receive() {
+        if byte == CTRL_BACKSLASH {
+            runtime::sigquit();
+        }
+    }
+}
 
 /// Prints `gmpos: <message>` and ends the run with a failure status.
 fn fail(message: &str) -> ! {
@@ -49,7 +84,7 @@ fn kmain(boot: &'static mut BootInfo) -> ! {
     mm::init(phys_offset, &boot.memory_regions).unwrap_or_else(|e| fail(e));
     let rsdp = boot.rsdp_addr.into_option().unwrap_or_else(|| fail("the bootloader found no ACPI RSDP"));
     let machine = arch::acpi::discover(rsdp).unwrap_or_else(|e| fail(e));
-    arch::init_bsp(&machine);
+    arch::init_bsp(&machine, &INTERRUPT_ENTRY);
 
     let line = drivers::fw_cfg::read_file("opt/gmpos/cmdline").unwrap_or_default();
     let config = cmdline::parse(&line).unwrap_or_else(|e| fail(&e));
