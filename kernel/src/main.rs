@@ -108,7 +108,21 @@ fn kmain(boot: &'static mut BootInfo) -> ! {
     if let Some(n) = config.gomaxprocs.filter(|&n| n > ncpu) {
         fail(&alloc::format!("bad GOMAXPROCS \"{n}\": this machine has {ncpu} cores (use 1..={ncpu})"));
     }
-    runtime::start(&config, ncpu, program)
+    let options = runtime::Options {
+        gomaxprocs: config.gomaxprocs.unwrap_or(ncpu),
+        schedtrace_ms: config.godebug.schedtrace_ms,
+        scheddetail: config.godebug.scheddetail,
+        trace: config.godebug.trace,
+        off: config.godebug.off,
+    };
+    let args = programs::Args { n: config.n, cpu: config.cpu, ncpu };
+    runtime::start(&options, ncpu, move || match (program.main)(&args) {
+        Ok(()) => ExitCode::Success,
+        Err(message) => {
+            println!("{}: FAILED: {message}", program.name);
+            ExitCode::Failure
+        }
+    })
 }
 
 /// Where each application processor lands after the trampoline.

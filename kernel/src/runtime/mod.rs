@@ -96,8 +96,6 @@ pub use waitgroup::WaitGroup;
 
 use crate::arch::qemu::{self, ExitCode};
 use crate::arch::{cpu, interrupts};
-use crate::cmdline::Config;
-use crate::programs::{Args, Program};
 use m::M;
 use sched::{sched, try_sched};
 
@@ -212,19 +210,33 @@ pub fn without_preemption<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Starts the scheduler on the bootstrap core (M0 with P0) and runs
-/// `program` as the main goroutine. When it returns, the run ends with its
-/// status, whatever other goroutines remain — as in Go.
-pub fn start(config: &Config, ncpu: usize, program: &'static Program) -> ! {
-    let gomaxprocs = config.gomaxprocs.unwrap_or(ncpu);
-    let s = sched::init(ncpu, gomaxprocs);
-    schedtrace::set_schedtrace(config.godebug.schedtrace_ms, config.godebug.scheddetail);
-    debug::set(config.godebug.off);
-    if config.godebug.off != 0 {
+/// What `start` is told: the command line's settings, as the runtime needs
+/// them (`main` converts them from `cmdline::Config`).
+pub struct Options {
+    /// The number of Ps (`GOMAXPROCS`).
+    pub gomaxprocs: usize,
+    /// `GODEBUG=schedtrace=MS`: 0 means off.
+    pub schedtrace_ms: u64,
+    /// `GODEBUG=scheddetail=1`.
+    pub scheddetail: bool,
+    /// `GODEBUG=trace=1`: record the execution trace.
+    pub trace: bool,
+    /// The `GODEBUG` switches that are off: bit [`debug::bit`] per switch.
+    pub off: u32,
+}
+
+/// Starts the scheduler on the bootstrap core (M0 with P0) and runs `main`
+/// as the main goroutine. When it returns, the run ends with the status it
+/// returned, whatever other goroutines remain — as in Go.
+pub fn start(options: &Options, ncpu: usize, main: impl FnOnce() -> ExitCode + Send + 'static) -> ! {
+    let s = sched::init(ncpu, options.gomaxprocs);
+    schedtrace::set_schedtrace(options.schedtrace_ms, options.scheddetail);
+    debug::set(options.off);
+    if options.off != 0 {
         let keys: alloc::vec::Vec<&str> = debug::off_keys().collect();
         crate::println!("gmpos: GODEBUG switched off: {}", keys.join(" "));
     }
-    if config.godebug.trace {
+    if options.trace {
         trace::start(ncpu);
     }
     interrupts::disable();
@@ -239,15 +251,8 @@ pub fn start(config: &Config, ncpu: usize, program: &'static Program) -> ! {
         core::hint::spin_loop();
     }
 
-    let args = Args { n: config.n, cpu: config.cpu, ncpu };
     go(move || {
-        let status = match (program.main)(&args) {
-            Ok(()) => ExitCode::Success,
-            Err(message) => {
-                crate::println!("{}: FAILED: {message}", program.name);
-                ExitCode::Failure
-            }
-        };
+        let status = main();
         trace::flush(true);
         qemu::exit(status)
     });
