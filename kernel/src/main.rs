@@ -5,6 +5,11 @@
 //! Start-up flows one way: console → memory → ACPI → this core's hardware →
 //! command line → the network card → the other cores → the runtime, which runs the chosen
 //! program as the main goroutine.
+//!
+//! This file is the top of the layers (arch, mm, drivers, runtime, net,
+//! programs; see docs/scheduler.md, "Layers", and `tests/layering.rs`):
+//! the one place that knows them all, so it also wires the interrupts that
+//! come up from arch to the drivers and the runtime ([`INTERRUPT_ENTRY`]).
 
 #![no_std]
 #![no_main]
