@@ -113,9 +113,9 @@ extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, code: u64) ->
 /// A fault on a page of the running goroutine's stack that is not mapped
 /// yet grows the stack (the entry's `stack_fault`: `runtime::morestack`)
 /// and resumes the goroutine; anything else is fatal. This handler runs on
-/// its own IST stack, so a
-/// fault on an unmapped stack page never has to push onto that page (which
-/// would be a double fault), and it takes no lock (see `mm::pte`).
+/// its own IST stack, so a fault on an unmapped stack page never has to
+/// push onto that page (which would be a double fault), and it takes no
+/// lock (see `mm::pte`).
 extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFaultErrorCode) {
     let cr2 = Cr2::read_raw();
     if !code.contains(PageFaultErrorCode::PROTECTION_VIOLATION) && entry::get().is_some_and(|e| (e.stack_fault)(cr2)) {
