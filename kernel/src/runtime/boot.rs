@@ -30,7 +30,8 @@ pub struct Options {
 }
 
 /// Starts the scheduler on the bootstrap core (M0 with P0) and runs `main`
-/// as the main goroutine. When it returns, the run ends with the status it
+/// as the main goroutine: Go's `schedinit`, then `newproc(runtime.main)`
+/// and `mstart` on M0. When it returns, the run ends with the status it
 /// returned, whatever other goroutines remain — as in Go.
 pub fn start(options: &Options, ncpu: usize, main: impl FnOnce() -> ExitCode + Send + 'static) -> ! {
     let s = sched::init(ncpu, options.gomaxprocs);
