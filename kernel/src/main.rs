@@ -48,7 +48,7 @@ entry_point!(kmain, config = &BOOTLOADER_CONFIG);
 /// → runtime, through this one table; no layer below calls a layer above.
 static INTERRUPT_ENTRY: InterruptEntry = InterruptEntry {
     tick: runtime::timer_tick,
-    device: device_interrupt,
+    device: network_interrupt,
     after_device: runtime::device_interrupt,
     console_gsi: drivers::serial::COM1_GSI,
     console_input,
@@ -57,7 +57,7 @@ static INTERRUPT_ENTRY: InterruptEntry = InterruptEntry {
 
 /// The network card's interrupt, before its EOI: the driver masks the line
 /// and the netpoller learns that packets wait.
-fn device_interrupt() {
+fn network_interrupt() {
     if drivers::virtio_net::on_interrupt() {
         runtime::netpoll::netpoll_device_event();
     }

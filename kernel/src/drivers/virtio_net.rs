@@ -98,7 +98,7 @@ pub fn init(ecam_bus0: u64) -> Result<VirtioNet, &'static str> {
 
 /// The interrupt handler's part (see the module comment): masks the line
 /// and returns true if the card is up — the caller then tells the
-/// netpoller (`device_interrupt` in `main.rs`).
+/// netpoller (`network_interrupt` in `main.rs`).
 pub fn on_interrupt() -> bool {
     let gsi = GSI.load(Ordering::Relaxed);
     if gsi != u32::MAX {
