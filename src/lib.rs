@@ -10,6 +10,9 @@
 /// the directory that the `#[path]`s inside it are relative to.
 #[path = "../kernel/src/runtime"]
 pub mod runtime {
+    #[path = "debug.rs"]
+    pub mod debug;
+
     #[path = "runq.rs"]
     pub mod runq;
 

@@ -1,6 +1,7 @@
 //! The kernel command-line parser, on the host.
 
-use gmpos::cmdline::{GoDebug, SWITCHES, Switch, parse};
+use gmpos::cmdline::{GoDebug, parse};
+use gmpos::runtime::debug::{SWITCHES, Switch};
 
 #[test]
 fn empty_line_gives_the_defaults() {

@@ -2,10 +2,15 @@
 //! by the host through QEMU's fw_cfg (`opt/gmpos/cmdline`, see
 //! `drivers::fw_cfg`), e.g. `PROG=spawn GOMAXPROCS=2 GODEBUG=schedtrace=100`.
 //!
-//! Pure logic: compiled for the host too and unit-tested there.
+//! Pure logic: compiled for the host too and unit-tested there. The
+//! `GODEBUG` switches it accepts are the runtime's (`runtime::debug`, as
+//! Go's `dbgvars` live in its runtime); the command line sits above the
+//! runtime and reads that table.
 
 use alloc::format;
 use alloc::string::String;
+
+use crate::runtime::debug::{self, SWITCHES};
 
 /// Every key the kernel accepts, with what it means (printed on errors).
 pub const KEYS: &[(&str, &str)] = &[
@@ -23,36 +28,6 @@ pub const GODEBUG_KEYS: &[(&str, &str)] = &[
     ("trace", "1: record an execution trace and send it out on the second serial port (COM2)"),
 ];
 
-/// A scheduler mechanism that a `GODEBUG` switch turns off, to show the
-/// problem it solves (docs/experiments.md). Its value is its bit in
-/// [`GoDebug::off`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Switch {
-    AsyncPreempt,
-    Steal,
-    Runnext,
-    Fairness,
-    Spinning,
-    Handoff,
-    NetpollIrq,
-    Go10,
-    NetpollPreempt,
-}
-
-/// Every switch: its `GODEBUG` key (Go's own where Go has one) and what
-/// turning it off does.
-pub const SWITCHES: &[(Switch, &str, &str)] = &[
-    (Switch::AsyncPreempt, "asyncpreemptoff", "1: no tick-driven preemption; a G runs until it blocks or yields (as in Go)"),
-    (Switch::Steal, "stealoff", "1: idle Ps never take Gs from other Ps' run queues"),
-    (Switch::Runnext, "runnextoff", "1: a readied or new G goes to the tail of its P's queue, not runnext"),
-    (Switch::Fairness, "fairnessoff", "1: no look at the global queue every 61st schedtick"),
-    (Switch::Spinning, "spinningoff", "1: an M without work parks at once; every new G wakes an idle core"),
-    (Switch::Handoff, "handoffoff", "1: sysmon never takes a P from a blocking call"),
-    (Switch::NetpollIrq, "netpollirqoff", "1: a packet wakes no idle core; it waits for an M to poll"),
-    (Switch::Go10, "go10sched", "1: per-P run queues off, as in Go 1.0: every runnable G on the global queue, under sched.lock"),
-    (Switch::NetpollPreempt, "netpollpreemptoff", "1: a packet's goroutine waits for a poll and a time slice behind busy Ps, as in Go (gmpos preempts a G that ran 1 ms)"),
-];
-
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct GoDebug {
     /// `schedtrace=MS`: 0 means off.
@@ -62,7 +37,8 @@ pub struct GoDebug {
     pub scheddetail: bool,
     /// `trace=1`: record the execution trace (`runtime/trace.rs`).
     pub trace: bool,
-    /// The mechanisms switched off: bit `Switch as u32` per [`Switch`].
+    /// The mechanisms switched off: bit `debug::bit(switch)` per
+    /// `runtime::debug::Switch`.
     pub off: u32,
 }
 
@@ -91,7 +67,7 @@ fn parse_godebug(value: &str) -> Result<GoDebug, String> {
             "trace" => godebug.trace = number::<u64>(key, v)? != 0,
             _ => {
                 if let Some(&(switch, _, _)) = SWITCHES.iter().find(|(_, k, _)| *k == key) {
-                    let bit = 1 << switch as u32;
+                    let bit = debug::bit(switch);
                     godebug.off = if number::<u64>(key, v)? != 0 { godebug.off | bit } else { godebug.off & !bit };
                     continue;
                 }

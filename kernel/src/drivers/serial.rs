@@ -94,18 +94,10 @@ pub fn trace_port_write(bytes: &[u8]) {
 /// The console's interrupt line (ISA IRQ 4, identity-mapped to GSI 4).
 pub const COM1_GSI: u32 = 4;
 
-/// Called from COM1's receive interrupt: drains what arrived. Ctrl-\\ asks
-/// for a goroutine dump, as SIGQUIT does for a Go program; nothing else
-/// reads the console yet, so other bytes are dropped.
-pub fn on_input() {
-    loop {
-        let byte = CONSOLE.lock().as_mut().and_then(|port| port.try_receive().ok());
-        match byte {
-            Some(0x1c) => crate::runtime::sigquit(),
-            Some(_) => {}
-            None => return,
-        }
-    }
+/// The next byte COM1 received, if any; COM1's receive interrupt drains
+/// them (see `console_input` in `main.rs`).
+pub fn receive() -> Option<u8> {
+    CONSOLE.lock().as_mut().and_then(|port| port.try_receive().ok())
 }
 
 #[macro_export]

@@ -8,8 +8,9 @@
 //! asserted until the driver reads the device's ISR register. Reading it
 //! needs the driver, which the network stack's lock protects, and an
 //! interrupt handler must not wait for a lock held by a goroutine on
-//! another core. So the handler does the least possible: mask the line,
-//! tell the runtime (`netpoll_device_event`), EOI. The poller, holding the
+//! another core. So the handler does the least possible: mask the line
+//! ([`on_interrupt`]), tell the runtime (`netpoll_device_event`; `main`
+//! wires the two together), EOI. The poller, holding the
 //! lock, acknowledges the device ([`VirtioNet::ack`]), processes the queues
 //! and unmasks the line ([`VirtioNet::rearm`]); if the device asserted
 //! again meanwhile, unmasking delivers the interrupt again, so none is lost.
@@ -95,13 +96,15 @@ pub fn init(ecam_bus0: u64) -> Result<VirtioNet, &'static str> {
     Ok(VirtioNet { queues: RefCell::new(queues), mac, gsi })
 }
 
-/// The interrupt handler's part (see the module comment).
-pub fn on_interrupt() {
+/// The interrupt handler's part (see the module comment): masks the line
+/// and returns true if the card is up — the caller then tells the
+/// netpoller (`network_interrupt` in `main.rs`).
+pub fn on_interrupt() -> bool {
     let gsi = GSI.load(Ordering::Relaxed);
     if gsi != u32::MAX {
         ioapic::set_masked(gsi, true);
-        crate::runtime::netpoll::netpoll_device_event();
     }
+    gsi != u32::MAX
 }
 
 impl VirtioNet {

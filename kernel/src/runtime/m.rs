@@ -9,8 +9,50 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 use super::g::G;
 use super::p::P;
-use crate::arch::interrupts;
+use super::sched::sched;
+use crate::arch::{cpu, interrupts};
 use crate::arch::switch::{Context, call_on_stack, switch};
+
+/// This core's M.
+///
+/// Go reaches its M from `g`, kept in thread-local storage; here each core
+/// keeps a pointer to its M in its per-CPU data (one load through GS),
+/// filled in by the first call on that core.
+#[inline]
+pub(super) fn getm() -> &'static M {
+    let m = cpu::runtime_word() as *const M;
+    if m.is_null() {
+        return getm_first();
+    }
+    // SAFETY: only `getm_first` sets the word, to this core's M in `allm`,
+    // which is never freed.
+    unsafe { &*m }
+}
+
+#[cold]
+fn getm_first() -> &'static M {
+    // `cpu::current()` rather than `cpu::id()`, which reads the GS base
+    // MSR to cope with cores not yet set up: the scheduler runs only on
+    // cores that are.
+    let m = &sched().allm[cpu::current().id];
+    cpu::set_runtime_word(core::ptr::from_ref(m).cast_mut().cast());
+    m
+}
+
+/// Runs `f` on this core's M with interrupts off.
+///
+/// A goroutine can be preempted at any instruction outside `acquirem` and
+/// resumed on another core: between reading this core's M and using it, it
+/// would use another core's M (read its goroutine, or count a lock on it).
+/// Go has no such window: its runtime code is not an async-preemption safe
+/// point, and `g` lives in a register that moves with the goroutine.
+#[inline]
+pub(super) fn with_this_m<R>(f: impl FnOnce(&'static M) -> R) -> R {
+    let saved = interrupts::disable();
+    let r = f(getm());
+    interrupts::restore(saved);
+    r
+}
 
 /// What g0 does with the G that just switched to it (Go's `mcall(fn)`).
 pub type McallFn = fn(NonNull<G>);
@@ -104,7 +146,7 @@ impl M {
 /// (multiply-shift, no division), for `select`'s poll order.
 pub(super) fn cheaprandn(n: u32) -> u32 {
     let _m = acquirem();
-    ((super::getm().fastrand() as u32 as u64 * n as u64) >> 32) as u32
+    ((getm().fastrand() as u32 as u64 * n as u64) >> 32) as u32
 }
 
 /// Keeps the current goroutine on this M and P (Go's `acquirem`):
@@ -119,7 +161,7 @@ pub(super) fn acquirem() -> AcquireM {
     // the G (`with_this_m`). Relaxed is enough: only this core reads
     // `locks` (its own tick interrupt included, which sees the core's
     // program order).
-    AcquireM(super::with_this_m(|m| {
+    AcquireM(with_this_m(|m| {
         m.locks.fetch_add(1, Ordering::Relaxed);
         m
     }))
@@ -158,7 +200,7 @@ impl Drop for AcquireM {
 /// core. Interrupts are off across the switch, and on when the G resumes.
 pub(super) fn mcall(f: McallFn) {
     interrupts::disable();
-    let m = super::getm();
+    let m = getm();
     let gp = m.curg.load(Ordering::Relaxed);
     assert!(!gp.is_null(), "mcall called on g0");
     m.mcall_fn.set(Some(f));
@@ -179,7 +221,7 @@ pub(super) fn mcall(f: McallFn) {
 /// cannot be resumed, since only this core could resume it.
 pub fn systemstack(f: &mut dyn FnMut()) {
     assert!(!interrupts::are_enabled(), "systemstack with interrupts on");
-    let m = super::getm();
+    let m = getm();
     if m.curg.load(Ordering::Relaxed).is_null() {
         return f();
     }

@@ -67,6 +67,14 @@
 //! `WaitGroup::done` records its end just after): Go stops the world to
 //! end a trace; gmpos waits, up to [`QUIESCE_NS`], for every other core
 //! to go idle.
+//!
+//! The bytes go straight to the serial driver (`drivers::serial`'s
+//! `trace_port_init` and `trace_port_write`), with no sink in between: the
+//! runtime sits above the drivers, so this call goes down, the direction
+//! calls may go (hardware → drivers → runtime → programs is the way data
+//! flows up; calls flow down). This is the one place the runtime names a
+//! driver; everywhere else it writes through `println!`, the console.
+//!
 //! The format (little-endian) is read by `boot/src/trace.rs`:
 //!
 //! ```text

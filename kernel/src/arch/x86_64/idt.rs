@@ -3,14 +3,15 @@
 //! core's own state — stacks, TSS — lives in its GDT/TSS and per-CPU data).
 //!
 //! Handlers here do the hardware part (acknowledge, read CR2) and hand the
-//! event on: faults to `crate::fault`, the tick to the runtime, IPIs to the
-//! cross-call queue.
+//! event on: faults to `crate::fault`, IPIs to the cross-call queue, and the
+//! tick, device and console interrupts and stack growth to the functions
+//! `main` installed in the [`InterruptEntry`](super::entry::InterruptEntry).
 
 use x86_64::registers::control::Cr2;
 use x86_64::registers::rflags::RFlags;
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
 
-use super::{apic, cpu, gdt, vectors};
+use super::{apic, cpu, entry, gdt, vectors};
 use crate::fault::{self, Fault};
 
 static IDT: spin::Once<InterruptDescriptorTable> = spin::Once::new();
@@ -46,7 +47,8 @@ fn build() -> InterruptDescriptorTable {
     for v in vectors::PIC_BASE..vectors::PIC_BASE + 16 {
         idt[v].set_handler_fn(legacy_pic_spurious);
     }
-    idt[vectors::CONSOLE].set_handler_fn(console);
+    let console_gsi = entry::get().expect("init_bsp installs the interrupt entry first").console_gsi;
+    idt[vectors::DEVICE_BASE + console_gsi as u8].set_handler_fn(console);
     for v in vectors::PCI_INTX_FIRST..=vectors::PCI_INTX_LAST {
         idt[v].set_handler_fn(pci_intx);
     }
@@ -109,13 +111,14 @@ extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, code: u64) ->
 }
 
 /// A fault on a page of the running goroutine's stack that is not mapped
-/// yet grows the stack (`runtime::morestack`) and resumes the goroutine;
-/// anything else is fatal. This handler runs on its own IST stack, so a
-/// fault on an unmapped stack page never has to push onto that page (which
-/// would be a double fault), and it takes no lock (see `mm::pte`).
+/// yet grows the stack (the entry's `stack_fault`: `runtime::morestack`)
+/// and resumes the goroutine; anything else is fatal. This handler runs on
+/// its own IST stack, so a fault on an unmapped stack page never has to
+/// push onto that page (which would be a double fault), and it takes no
+/// lock (see `mm::pte`).
 extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFaultErrorCode) {
     let cr2 = Cr2::read_raw();
-    if !code.contains(PageFaultErrorCode::PROTECTION_VIOLATION) && crate::runtime::morestack(cr2) {
+    if !code.contains(PageFaultErrorCode::PROTECTION_VIOLATION) && entry::get().is_some_and(|e| (e.stack_fault)(cr2)) {
         if frame.cpu_flags.contains(RFlags::INTERRUPT_FLAG) {
             apic::redeliver_lost_interrupt();
         }
@@ -134,20 +137,29 @@ extern "x86-interrupt" fn nmi(frame: InterruptStackFrame) {
 extern "x86-interrupt" fn timer(_frame: InterruptStackFrame) {
     cpu::current().ticks.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     apic::eoi();
-    crate::runtime::timer_tick();
+    if let Some(e) = entry::get() {
+        (e.tick)();
+    }
 }
 
 extern "x86-interrupt" fn console(_frame: InterruptStackFrame) {
-    crate::drivers::serial::on_input();
+    if let Some(e) = entry::get() {
+        (e.console_input)();
+    }
     apic::eoi();
 }
 
 /// A PCI device's interrupt line. The only PCI device that uses one is
 /// virtio-net; its driver masks the line before the EOI (see `ioapic`).
 extern "x86-interrupt" fn pci_intx(_frame: InterruptStackFrame) {
-    crate::drivers::virtio_net::on_interrupt();
+    let e = entry::get();
+    if let Some(e) = e {
+        (e.device)();
+    }
     apic::eoi();
-    crate::runtime::device_interrupt();
+    if let Some(e) = e {
+        (e.after_device)();
+    }
 }
 
 extern "x86-interrupt" fn ipi(_frame: InterruptStackFrame) {

@@ -5,6 +5,7 @@
 pub mod acpi;
 pub mod apic;
 pub mod cpu;
+pub mod entry;
 pub mod gdt;
 pub mod idt;
 pub mod interrupts;
@@ -18,9 +19,12 @@ pub mod vectors;
 
 use pic8259::ChainedPics;
 
-/// Sets up the bootstrap core: GDT/TSS, IDT, per-CPU data, the legacy PICs
-/// (remapped and masked), the local APIC, the IOAPIC and the clocks.
-pub fn init_bsp(machine: &acpi::Machine) {
+/// Sets up the bootstrap core: installs `entry` (how interrupts reach the
+/// kernel above arch), then GDT/TSS, IDT, per-CPU data, the legacy PICs
+/// (remapped and masked), the local APIC, the IOAPIC (routing the
+/// console's line, `entry.console_gsi`, here) and the clocks.
+pub fn init_bsp(machine: &acpi::Machine, entry: &'static entry::InterruptEntry) {
+    entry::install(entry);
     gdt::init();
     idt::init();
     cpu::init(0, machine.bsp_apic_id);
@@ -35,7 +39,7 @@ pub fn init_bsp(machine: &acpi::Machine) {
     apic::init_local();
     if let Some((phys, gsi_base)) = machine.ioapic {
         ioapic::init(phys, gsi_base);
-        ioapic::route(crate::drivers::serial::COM1_GSI, machine.bsp_apic_id);
+        ioapic::route(entry.console_gsi, machine.bsp_apic_id);
     }
     time::calibrate();
     time::start_tick();

@@ -3,10 +3,9 @@
 
 /// Legacy PIC base (masked; only their spurious interrupts can arrive).
 pub const PIC_BASE: u8 = 0x20;
-/// IOAPIC-routed device interrupts start here (GSI n → DEVICE_BASE + n).
+/// IOAPIC-routed device interrupts start here (GSI n → DEVICE_BASE + n;
+/// the console's GSI comes from its driver, see `entry`).
 pub const DEVICE_BASE: u8 = 0x30;
-/// COM1's receive interrupt (GSI 4).
-pub const CONSOLE: u8 = DEVICE_BASE + 4;
 /// PCI interrupt lines: on QEMU's q35 chipset, PIRQ A–H are GSIs 16–23.
 pub const PCI_INTX_FIRST: u8 = DEVICE_BASE + 16;
 pub const PCI_INTX_LAST: u8 = DEVICE_BASE + 23;
