@@ -32,7 +32,7 @@ use super::virtio_hal::VirtioHal;
 use crate::arch::{cpu, ioapic, pci::Bus0};
 
 /// Descriptors per virtqueue; also the number of receive buffers posted.
-pub const QUEUE_SIZE: usize = 64;
+const QUEUE_SIZE: usize = 64;
 /// One Ethernet frame (1514 bytes) plus the virtio-net header, rounded up.
 const BUF_LEN: usize = 2048;
 /// Ethernet MTU as smoltcp counts it (frame without the FCS).
@@ -51,6 +51,8 @@ struct Queues {
     tx: [Option<(Box<[u8]>, usize)>; QUEUE_SIZE],
     /// Sent buffers, for reuse.
     spare: Vec<Box<[u8]>>,
+    /// Frames handed to the device so far.
+    sent: u64,
 }
 
 /// The network card. Lives inside the network stack, under its lock.
@@ -92,7 +94,7 @@ pub fn init(ecam_bus0: u64) -> Result<VirtioNet, &'static str> {
     GSI.store(gsi, Ordering::Relaxed);
     ioapic::route_level(gsi, cpu::get(0).expect("the bootstrap core").apic_id);
     crate::println!("virtio-net: pci 00:{:02x}.{} mac {:02x?} irq gsi {gsi}", df.device, df.function, mac);
-    let queues = Queues { raw, rx, tx: [const { None }; QUEUE_SIZE], spare: Vec::new() };
+    let queues = Queues { raw, rx, tx: [const { None }; QUEUE_SIZE], spare: Vec::new(), sent: 0 };
     Ok(VirtioNet { queues: RefCell::new(queues), mac, gsi })
 }
 
@@ -108,6 +110,11 @@ pub fn on_interrupt() -> bool {
 }
 
 impl VirtioNet {
+    /// Frames handed to the device so far.
+    pub fn frames_sent(&self) -> u64 {
+        self.queues.borrow().sent
+    }
+
     pub fn mac(&self) -> [u8; 6] {
         self.mac
     }
@@ -203,7 +210,10 @@ impl phy::TxToken for TxToken<'_> {
         let result = f(&mut buf[header..header + len]);
         // SAFETY: the buffer is kept in `tx` until `reap_tx` takes it back.
         match unsafe { q.raw.transmit_begin(&buf[..header + len]) } {
-            Ok(token) => q.tx[token as usize] = Some((buf, header + len)),
+            Ok(token) => {
+                q.tx[token as usize] = Some((buf, header + len));
+                q.sent += 1;
+            }
             Err(_) => q.spare.push(buf), // queue full: the frame is dropped, TCP resends
         }
         result
