@@ -10,16 +10,17 @@ use std::time::Duration;
 fn torture_boots_pass_their_checks() {
     let seed = boot::rng::seed("TORTURE_SEED");
     let seconds = std::env::var("TORTURE_SECONDS").map_or(60, |v| v.parse().expect("TORTURE_SECONDS: a number"));
-    let summary = boot::torture::run(seed, Duration::from_secs(seconds), |config, failure, _| match failure {
-        None => eprintln!("torture: {} ok", config.repro()),
-        Some(f) => eprintln!("{}", f.report()),
+    let summary = boot::torture::run(seed, Duration::from_secs(seconds), None, |_, config, result, _| match result {
+        Ok(e) => eprintln!("torture: {} ok (echo: {} connections, {} round trips)", config.repro(), e.conns, e.echoes),
+        Err(f) => eprintln!("{}", f.report()),
     });
     eprintln!(
-        "torture: TORTURE_SEED={seed}: {} boots, {} operations, {} stop-the-worlds checked",
-        summary.boots, summary.ops, summary.stops
+        "torture: TORTURE_SEED={seed}: {} boots, {} operations ({} echo round trips over {} connections), {} stop-the-worlds checked",
+        summary.boots, summary.ops, summary.echoes, summary.conns, summary.stops
     );
     assert!(summary.failures.is_empty(), "{} of {} boots failed (TORTURE_SEED={seed}; reports above)", summary.failures.len(), summary.boots);
     assert!(summary.ops > 0 && summary.stops > 0, "the boots checked nothing");
+    assert!(summary.echoes > 0, "no boot served echo clients (half of them should)");
 }
 
 /// Issue 15's "stop-the-world that never ends": a goroutine stopping and
@@ -52,10 +53,10 @@ fn the_stop_the_world_storm_ends() {
 /// 2 boots, with it on none of 4.
 #[test]
 fn a_stopped_p_with_work_and_no_idle_m_is_not_idled_with_its_queue() {
+    // (Through the torture runner: this seed's boot serves echo clients.)
+    let config = boot::torture::Config { smp: 2, gomaxprocs: Some(1), godebug: None, seed: 241547783964386202 };
     for _ in 0..2 {
-        let mut q = boot::Qemu::new(2).args(["PROG=torture", "N=241547783964386202", "GOMAXPROCS=1"]);
-        q.timeout = Some(Duration::from_secs(120));
-        let c = q.run_captured().expect("run QEMU");
-        assert!(c.outcome == boot::Outcome::Success, "{}: {}\n{}", q.describe(), c.outcome, c.serial);
+        let (c, net) = boot::torture::boot(&config, boot::bios_image());
+        assert!(c.outcome == boot::Outcome::Success && net.is_ok(), "{}: {} {net:?}\n{}", config.repro(), c.outcome, c.serial);
     }
 }

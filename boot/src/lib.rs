@@ -93,6 +93,13 @@ impl Forward {
     }
 }
 
+/// A TCP port on 127.0.0.1 that is free right now (bound, then released),
+/// for forwarding to the guest.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
 /// The BIOS disk image built by `boot/build.rs`.
 pub fn bios_image() -> &'static Path {
     Path::new(env!("GMPOS_BIOS_IMAGE"))
@@ -542,6 +549,16 @@ impl Running {
     /// Whether QEMU is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.0.try_wait(), Ok(None))
+    }
+
+    /// Waits up to `timeout` for QEMU to exit, then [`stop`](Running::stop)s
+    /// the run (killing QEMU if it is still up).
+    pub fn wait(mut self, timeout: Duration) -> Captured {
+        let deadline = Instant::now() + timeout;
+        while self.is_running() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        self.stop()
     }
 
     /// Ends the run (if QEMU is still up, it is killed and the outcome is

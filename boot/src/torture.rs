@@ -1,19 +1,27 @@
 //! `make torture`: boots `PROG=torture` again and again, each time with a
 //! random machine — 1 to 8 vCPUs, GOMAXPROCS unset or 1..=vCPUs, a GODEBUG
-//! setting — and a random workload seed, and collects what failed.
+//! of schedtrace options and scheduler switches — and a random workload
+//! seed, and collects what failed.
 //!
 //! Everything comes from one seed: the same `SEED=` gives the same boots in
 //! the same order with the same workloads (the interleavings inside each
-//! are the machine's). A failed boot is reported with its configuration,
+//! are the machine's). When a boot's kernel announces an echo server
+//! (`torture: net: echo on tcp port 7 for C connections`), the runner opens
+//! C client connections to it through a forwarded port while the boot runs,
+//! sends each a seeded number of seeded messages and checks every byte
+//! that comes back. A failed boot is reported with its configuration,
 //! the `make run` line that boots it again, and the end of its console —
 //! where the kernel's invariant check or watchdog printed scheddetail and
 //! a goroutine dump (`kernel/src/programs/torture.rs`).
 
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::Path;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::rng::Rng;
-use crate::{Captured, Outcome, Qemu};
+use crate::{Captured, ECHO_GUEST_PORT, Forward, Outcome, Qemu, free_port};
 
 /// Most vCPUs a boot gets (8 already means 4 vCPU threads per host core here).
 pub const MAX_SMP: u32 = 8;
@@ -23,25 +31,64 @@ pub const MAX_SMP: u32 = 8;
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
 /// Console lines of a failed boot kept in its report.
 const TAIL_LINES: usize = 80;
+/// How long an established connection may wait for its echo before the
+/// reply counts as lost.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Connection attempts before the server counts as unreachable.
+const CONNECT_TRIES: u32 = 30;
+/// Messages per connection, and bytes per message, at most.
+const MAX_MESSAGES: u64 = 16;
+const MAX_MESSAGE: u64 = 4096;
 
 /// One boot's machine and workload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub smp: u32,
     pub gomaxprocs: Option<u32>,
-    pub godebug: Option<&'static str>,
+    /// The `GODEBUG` value (`None`: unset).
+    pub godebug: Option<String>,
     /// The kernel's workload seed (`N=`).
     pub seed: u64,
 }
 
-/// GODEBUG settings a boot may get (scheddetail rarely: it prints every G).
-const GODEBUGS: [Option<&str>; 4] = [None, None, Some("schedtrace=30"), Some("schedtrace=200,scheddetail=1")];
+/// schedtrace options a boot may get (scheddetail rarely: it prints every G).
+const SCHEDTRACES: [Option<&str>; 4] = [None, None, Some("schedtrace=30"), Some("schedtrace=200,scheddetail=1")];
+
+/// The scheduler's switches (`kernel/src/cmdline.rs`'s `SWITCHES`, issue
+/// 13), each of which turns a mechanism off. A key the kernel does not know
+/// fails its boot at once ("unknown GODEBUG setting"), so this list cannot
+/// drift from the kernel's unnoticed.
+pub const SWITCHES: [&str; 9] = [
+    "asyncpreemptoff",
+    "stealoff",
+    "runnextoff",
+    "fairnessoff",
+    "spinningoff",
+    "handoffoff",
+    "netpollirqoff",
+    "go10sched",
+    "netpollpreemptoff",
+];
 
 impl Config {
     pub fn random(rng: &mut Rng) -> Config {
         let smp = 1 + rng.below(MAX_SMP as u64) as u32;
         let gomaxprocs = (rng.below(3) != 0).then(|| 1 + rng.below(smp as u64) as u32);
-        let godebug = *rng.pick(&GODEBUGS);
+        let schedtrace = *rng.pick(&SCHEDTRACES);
+        // Half the boots run every mechanism; the others turn each switch
+        // on with a chance of 1 in 4 (at least one).
+        let switches: Vec<&str> = match rng.below(2) {
+            0 => Vec::new(),
+            _ => loop {
+                let on: Vec<&str> = SWITCHES.iter().copied().filter(|_| rng.below(4) == 0).collect();
+                if !on.is_empty() {
+                    break on;
+                }
+            },
+        };
+        let settings: Vec<String> =
+            switches.iter().map(|s| format!("{s}=1")).chain(schedtrace.map(String::from)).collect();
+        let godebug = (!settings.is_empty()).then(|| settings.join(","));
         Config { smp, gomaxprocs, godebug, seed: rng.next() >> 1 }
     }
 
@@ -49,7 +96,7 @@ impl Config {
     pub fn words(&self) -> Vec<String> {
         let mut w = vec!["PROG=torture".to_string(), format!("N={}", self.seed)];
         w.extend(self.gomaxprocs.map(|n| format!("GOMAXPROCS={n}")));
-        w.extend(self.godebug.map(|g| format!("GODEBUG={g}")));
+        w.extend(self.godebug.as_ref().map(|g| format!("GODEBUG={g}")));
         w
     }
 
@@ -59,10 +106,15 @@ impl Config {
     }
 }
 
-/// A boot that did not end with `torture: ... ok`.
+/// A boot that did not end with `torture: ... ok`, or whose echo server
+/// failed a client.
 pub struct Failure {
+    /// The `make torture` line that boots it again, clients included.
+    pub again: String,
     pub config: Config,
     pub outcome: Outcome,
+    /// What a network client found wrong, if one did.
+    pub net: Option<String>,
     /// The last console lines.
     pub tail: String,
 }
@@ -71,8 +123,13 @@ pub struct Failure {
 #[derive(Default)]
 pub struct Summary {
     pub boots: u64,
-    /// Operations that ran and passed their checks, over all boots.
+    /// Operations that ran and passed their checks, over all boots: the
+    /// kernel's, and the echo round trips the clients checked.
     pub ops: u64,
+    /// Client connections that echoed everything back, over all boots.
+    pub conns: u64,
+    /// Echo round trips checked byte by byte (also counted in `ops`).
+    pub echoes: u64,
     /// Stop-the-worlds made by the chaos goroutines (each checked the
     /// invariants), over the clean boots.
     pub stops: u64,
@@ -80,10 +137,14 @@ pub struct Summary {
 }
 
 /// Boots until `duration` has passed (at least once), from `seed`; calls
-/// `progress` after each boot with its configuration and its failure, if
-/// it failed (also kept in the summary).
-pub fn run(seed: u64, duration: Duration, mut progress: impl FnMut(&Config, Option<&Failure>, &Summary)) -> Summary {
+/// `progress` after each boot with its number in the seed's sequence, its
+/// configuration, and what its clients checked or how it failed (failures
+/// are also kept in the summary). With `only = Some(k)`, boots the
+/// `k`th configuration of `seed` (from 1), again and again: a boot of
+/// an earlier run, its clients included.
+pub fn run(seed: u64, duration: Duration, only: Option<u64>, mut progress: impl FnMut(u64, &Config, Result<&Echoed, &Failure>, &Summary)) -> Summary {
     let mut rng = Rng::new(seed);
+    let only = only.map(|k| (k, (0..k.max(1)).map(|_| Config::random(&mut rng)).last().expect("k >= 1")));
     let start = Instant::now();
     let mut summary = Summary::default();
     // Boot a copy: a build during a long run would otherwise rewrite the
@@ -91,27 +152,137 @@ pub fn run(seed: u64, duration: Duration, mut progress: impl FnMut(&Config, Opti
     let image = std::env::temp_dir().join(format!("gmpos-torture-{}.img", std::process::id()));
     std::fs::copy(crate::bios_image(), &image).unwrap_or_else(|e| panic!("copying the disk image to {}: {e}", image.display()));
     while summary.boots == 0 || start.elapsed() < duration {
-        let config = Config::random(&mut rng);
-        let c = boot(&config, &image);
+        let (index, config) = match &only {
+            Some((k, config)) => (*k, config.clone()),
+            None => (summary.boots + 1, Config::random(&mut rng)),
+        };
+        let (c, net) = boot(&config, &image);
         summary.boots += 1;
         summary.ops += c.serial.lines().filter(|l| l.starts_with("torture: op ") && l.ends_with(": ok")).count() as u64;
         let done = c.serial.lines().find(|l| l.starts_with("torture: seed="));
-        let ok = c.outcome == Outcome::Success && done.is_some();
-        match done {
-            Some(done) if ok => summary.stops += chaos_stops(done),
-            _ => summary.failures.push(Failure { config: config.clone(), outcome: c.outcome, tail: tail(&c.serial) }),
+        let ok = c.outcome == Outcome::Success && done.is_some() && net.is_ok();
+        match (done, net) {
+            (Some(done), Ok(net)) if ok => {
+                summary.stops += chaos_stops(done);
+                summary.conns += net.conns;
+                summary.echoes += net.echoes;
+                summary.ops += net.echoes;
+                progress(index, &config, Ok(&net), &summary);
+            }
+            (_, net) => summary.failures.push(Failure {
+                again: format!("make torture SEED={seed} BOOT={index}"),
+                config: config.clone(),
+                outcome: c.outcome,
+                net: net.err(),
+                tail: tail(&c.serial),
+            }),
         }
-        progress(&config, if ok { None } else { summary.failures.last() }, &summary);
+        if let (false, Some(f)) = (ok, summary.failures.last()) {
+            progress(index, &config, Err(f), &summary);
+        }
     }
     let _ = std::fs::remove_file(&image);
     summary
 }
 
-fn boot(config: &Config, image: &Path) -> Captured {
+/// Boots `config` and, if its kernel announces an echo server, runs the
+/// clients against it while it runs. Public for the regression tests that
+/// boot one configuration.
+pub fn boot(config: &Config, image: &Path) -> (Captured, Result<Echoed, String>) {
+    let port = free_port();
     let mut q = Qemu::new(config.smp).args(config.words());
     q.image = image.to_path_buf();
     q.timeout = Some(BOOT_TIMEOUT);
-    q.run_captured().unwrap_or_else(|e| panic!("could not run QEMU: {e}"))
+    q.forwards = vec![Forward::tcp(port, ECHO_GUEST_PORT)];
+    let start = Instant::now();
+    let mut running = q.spawn_captured().unwrap_or_else(|e| panic!("could not run QEMU: {e}"));
+    // (`None` once QEMU has exited: a boot without a server.)
+    let net = match running.wait_for_line("torture: net: ", BOOT_TIMEOUT) {
+        Some(line) => match line.split(" for ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()) {
+            Some(conns) => clients(port, conns, config.seed),
+            None => Err(format!("cannot read the number of connections in {line:?}")),
+        },
+        None => Ok(Echoed::default()),
+    };
+    (running.wait(BOOT_TIMEOUT.saturating_sub(start.elapsed())), net)
+}
+
+/// What the clients of one boot checked.
+#[derive(Debug, Default)]
+pub struct Echoed {
+    pub conns: u64,
+    pub echoes: u64,
+}
+
+/// Opens `conns` connections to the echo server on `port`, one after the
+/// other, then sends on all of them at once a seeded number of messages of
+/// seeded sizes and contents (from `seed`), each checked byte by byte when
+/// it comes back; closes them. A wrong byte, or a reply that does not come
+/// within [`REPLY_TIMEOUT`], is an error.
+fn clients(port: u16, conns: u64, seed: u64) -> Result<Echoed, String> {
+    let streams = (0..conns).map(|i| establish(port).map_err(|e| format!("connection {i}: {e}"))).collect::<Result<Vec<_>, _>>()?;
+    let workers: Vec<_> = streams
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut rng = Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            thread::spawn(move || converse(s, &mut rng).map_err(|e| format!("connection {i}: {e}")))
+        })
+        .collect();
+    let mut echoed = Echoed::default();
+    for w in workers {
+        echoed.echoes += w.join().map_err(|_| "a client thread panicked".to_string())??;
+        echoed.conns += 1;
+    }
+    Ok(echoed)
+}
+
+/// Connects and confirms the connection with a first one-byte echo. QEMU's
+/// forwarder listens with a backlog of 1 and may refuse a connect, or
+/// accept it and close it before the guest ever saw it: those are tried
+/// again. Once a connection is confirmed, anything wrong is an error.
+fn establish(port: u16) -> Result<TcpStream, String> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut last = String::new();
+    for attempt in 0..CONNECT_TRIES {
+        if attempt > 0 {
+            thread::sleep(Duration::from_millis(100 * u64::from(attempt.min(10))));
+        }
+        let mut s = match TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+            Ok(s) => s,
+            Err(e) => {
+                last = format!("connect: {e}");
+                continue;
+            }
+        };
+        s.set_read_timeout(Some(REPLY_TIMEOUT)).and_then(|_| s.set_nodelay(true)).map_err(|e| e.to_string())?;
+        let mut b = [0u8; 1];
+        match s.write_all(b"!").and_then(|_| s.read_exact(&mut b)) {
+            Ok(()) if &b == b"!" => return Ok(s),
+            Ok(()) => return Err(format!("the first echo came back as {:#04x}, not '!'", b[0])),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Err(format!("no first echo within {} s", REPLY_TIMEOUT.as_secs()));
+            }
+            Err(e) => last = format!("closed before the first echo: {e}"),
+        }
+    }
+    Err(format!("no connection in {CONNECT_TRIES} tries (last: {last})"))
+}
+
+/// The messages of one connection; how many came back right.
+fn converse(mut s: TcpStream, rng: &mut Rng) -> Result<u64, String> {
+    let messages = 1 + rng.below(MAX_MESSAGES);
+    for m in 0..messages {
+        let len = 1 + rng.below(MAX_MESSAGE) as usize;
+        let sent = rng.bytes(len);
+        s.write_all(&sent).map_err(|e| format!("message {m}: write: {e}"))?;
+        let mut got = vec![0u8; sent.len()];
+        s.read_exact(&mut got).map_err(|e| format!("message {m} ({} bytes): reply lost: {e}", sent.len()))?;
+        if let Some(k) = (0..sent.len()).find(|&k| got[k] != sent[k]) {
+            return Err(format!("message {m}: byte {k} of {} came back as {:#04x}, sent {:#04x}", sent.len(), got[k], sent[k]));
+        }
+    }
+    Ok(messages)
 }
 
 /// `N` in the summary line's `(chaos: N stops, ...)`.
@@ -129,12 +300,14 @@ impl Failure {
     /// the end of its console.
     pub fn report(&self) -> String {
         format!(
-            "torture: FAILED ({}): smp={} gomaxprocs={} godebug={} seed={}\n  again: {}\n--- last console lines ---\n{}\n--- end ---",
+            "torture: FAILED ({}{}): smp={} gomaxprocs={} godebug={} seed={}\n  again: {} (or, without the echo clients: {})\n--- last console lines ---\n{}\n--- end ---",
             self.outcome,
+            self.net.as_ref().map_or(String::new(), |e| format!("; echo client: {e}")),
             self.config.smp,
             self.config.gomaxprocs.map_or("unset".into(), |n| n.to_string()),
-            self.config.godebug.unwrap_or("unset"),
+            self.config.godebug.as_deref().unwrap_or("unset"),
             self.config.seed,
+            self.again,
             self.config.repro(),
             self.tail
         )
@@ -157,12 +330,19 @@ mod tests {
             assert!((1..=MAX_SMP).contains(&c.smp));
             assert!(c.gomaxprocs.is_none_or(|n| (1..=c.smp).contains(&n)), "{c:?}");
         }
+        // Over 200 boots every switch is drawn, and some boots run with none.
+        let many = boots(7).into_iter().chain(boots(8)).chain(boots(9)).chain(boots(10)).collect::<Vec<_>>();
+        let has = |c: &Config, key: &str| c.godebug.as_deref().is_some_and(|g| g.contains(&format!("{key}=1")));
+        for key in SWITCHES {
+            assert!(many.iter().any(|c| has(c, key)), "{key} never drawn");
+        }
+        assert!(many.iter().any(|c| SWITCHES.iter().all(|k| !has(c, k))));
     }
 
     #[test]
     fn repro_is_a_make_run_line() {
-        let c = Config { smp: 3, gomaxprocs: Some(2), godebug: Some("schedtrace=30"), seed: 42 };
-        assert_eq!(c.repro(), "make run SMP=3 PROG=torture N=42 GOMAXPROCS=2 GODEBUG=schedtrace=30");
+        let c = Config { smp: 3, gomaxprocs: Some(2), godebug: Some("stealoff=1,schedtrace=30".into()), seed: 42 };
+        assert_eq!(c.repro(), "make run SMP=3 PROG=torture N=42 GOMAXPROCS=2 GODEBUG=stealoff=1,schedtrace=30");
         assert_eq!(chaos_stops("torture: seed=42 ops=24 ok (chaos: 17 stops, 3 GOMAXPROCS changes, ...)"), 17);
     }
 }
