@@ -31,10 +31,14 @@ fn torture_boots_pass_their_checks() {
 /// be stopped. With a 200 µs pause put into that window, every boot hung
 /// (the watchdog showed `gcwaiting=1 stopwait=1` and an idle P on no list);
 /// with `wakep` under `acquirem`, as in Go, none does.
+///
+/// Under `asyncpreemptoff=1` too: there the self-spawners, each inheriting
+/// its parent's slice through `runnext`, held their P for ever until they
+/// yielded before spawning (the watchdog fired).
 #[test]
 fn the_stop_the_world_storm_ends() {
-    for smp in [3, 4] {
-        let mut q = boot::Qemu::new(smp).args(["PROG=stwstorm"]);
+    for (smp, godebug) in [(3, ""), (4, ""), (4, "asyncpreemptoff=1")] {
+        let mut q = boot::Qemu::new(smp).args(["PROG=stwstorm".to_string(), format!("GODEBUG={godebug}")]);
         q.timeout = Some(Duration::from_secs(120));
         let c = q.run_captured().expect("run QEMU");
         assert!(
@@ -59,4 +63,25 @@ fn a_stopped_p_with_work_and_no_idle_m_is_not_idled_with_its_queue() {
         let (c, net) = boot::torture::boot(&config, boot::bios_image());
         assert!(c.outcome == boot::Outcome::Success && net.is_ok(), "{}: {} {net:?}\n{}", config.repro(), c.outcome, c.serial);
     }
+}
+
+/// A core that hangs with its interrupts off is invisible to the ticks;
+/// the watchdog's NMI reaches it anyway. `PROG=wedge CPU=1` makes core 1
+/// spin for ever in its IPI handler (`selftest::wedged`); the watchdog's
+/// report must give that core's instruction pointer with interrupts off,
+/// and the host must name the function from the kernel's symbols.
+#[test]
+fn the_watchdog_names_where_a_core_with_interrupts_off_hangs() {
+    let mut q = boot::Qemu::new(2).args(["PROG=wedge", "CPU=1"]);
+    q.timeout = Some(Duration::from_secs(120));
+    let c = q.run_captured().expect("run QEMU");
+    let report = boot::symbols::symbolize(&c.serial);
+    let core1 = report.lines().find(|l| l.trim_start().starts_with("core 1: rip=0x"));
+    assert!(
+        c.outcome == boot::Outcome::Failure
+            && core1.is_some_and(|l| l.contains(" if=0 in ") && l.contains("kernel::programs::selftest::wedged")),
+        "{}: {}\n{report}",
+        q.describe(),
+        c.outcome
+    );
 }

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 pub mod bench;
 pub mod rng;
+pub mod symbols;
 pub mod torture;
 pub mod trace;
 

@@ -115,7 +115,8 @@ pub struct Failure {
     pub outcome: Outcome,
     /// What a network client found wrong, if one did.
     pub net: Option<String>,
-    /// The last console lines.
+    /// The last console lines, with the kernel's `rip=` addresses named
+    /// (`symbols`).
     pub tail: String,
 }
 
@@ -174,7 +175,7 @@ pub fn run(seed: u64, duration: Duration, only: Option<u64>, mut progress: impl 
                 config: config.clone(),
                 outcome: c.outcome,
                 net: net.err(),
-                tail: tail(&c.serial),
+                tail: tail(&crate::symbols::symbolize(&c.serial)),
             }),
         }
         if let (false, Some(f)) = (ok, summary.failures.last()) {
