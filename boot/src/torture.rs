@@ -340,6 +340,48 @@ mod tests {
         assert!(many.iter().any(|c| SWITCHES.iter().all(|k| !has(c, k))));
     }
 
+    /// A fake forwarder on 127.0.0.1: closes the first `drop_first`
+    /// connections at once (as QEMU's does when the guest never saw them),
+    /// then echoes, with byte `flip` of the stream (if any) changed.
+    fn fake_server(drop_first: usize, flip: Option<usize>) -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        thread::spawn(move || {
+            for (i, conn) in listener.incoming().enumerate() {
+                let mut conn = conn.unwrap();
+                if i < drop_first {
+                    continue;
+                }
+                thread::spawn(move || {
+                    let (mut buf, mut at) = ([0u8; 4096], 0);
+                    while let Ok(n @ 1..) = conn.read(&mut buf) {
+                        if let Some(k) = flip.filter(|k| (at..at + n).contains(k)) {
+                            buf[k - at] ^= 1;
+                        }
+                        at += n;
+                        conn.write_all(&buf[..n]).unwrap();
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn connections_closed_before_the_first_echo_are_tried_again() {
+        let port = fake_server(3, None);
+        let echoed = clients(port, 2, 5).expect("the fourth and fifth connections echo");
+        assert_eq!(echoed.conns, 2);
+        assert!(echoed.echoes >= 2);
+    }
+
+    #[test]
+    fn a_wrong_byte_on_an_established_connection_fails() {
+        // Byte 0 is the confirming '!'; byte 1 the first of message 0.
+        let err = clients(fake_server(0, Some(1)), 1, 5).expect_err("a flipped byte");
+        assert!(err.contains("message 0: byte 0 of"), "{err}");
+    }
+
     #[test]
     fn repro_is_a_make_run_line() {
         let c = Config { smp: 3, gomaxprocs: Some(2), godebug: Some("stealoff=1,schedtrace=30".into()), seed: 42 };

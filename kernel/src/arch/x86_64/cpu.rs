@@ -51,7 +51,6 @@ struct Sample {
 }
 
 /// What [`sample_others`] read of one core.
-#[derive(Clone, Copy, Debug)]
 pub struct Sampled {
     pub rip: u64,
     pub rsp: u64,
