@@ -2,23 +2,25 @@
 //! `rip=0x...` of a console line (the watchdog's `core N: rip=...` samples,
 //! a fault's report) gets the function it is in, with the functions
 //! inlined into it, and the source line, read from the kernel ELF's debug
-//! information ([`kernel_elf`](crate::kernel_elf), loaded at
-//! [`KERNEL_LOAD_OFFSET`]) by binutils' `addr2line`. The boot image itself
-//! carries no symbols (it is stripped to boot fast).
+//! information (the ELF of the image that ran: [`kernel_elf`](crate::kernel_elf),
+//! or a copy taken with the image; loaded at [`KERNEL_LOAD_OFFSET`]) by
+//! binutils' `addr2line`. The boot image itself carries no symbols (it is
+//! stripped to boot fast).
 
+use std::path::Path;
 use std::process::Command;
 
-use crate::{KERNEL_LOAD_OFFSET, kernel_elf};
+use crate::KERNEL_LOAD_OFFSET;
 
 /// `serial` with ` in FUNCTION (FILE:LINE)` after every kernel `rip=0x...`
-/// that the kernel's debug information names; unchanged where it names
-/// none, or if `addr2line` cannot be run.
-pub fn symbolize(serial: &str) -> String {
+/// that the debug information of `elf` (the kernel that printed it) names;
+/// unchanged where it names none, or if `addr2line` cannot be run.
+pub fn symbolize(serial: &str, elf: &Path) -> String {
     let addrs: Vec<u64> = serial.lines().filter_map(rip).collect();
     if addrs.is_empty() {
         return serial.to_string();
     }
-    let names = resolve(&addrs).unwrap_or_default();
+    let names = resolve(elf, &addrs).unwrap_or_default();
     let mut out = String::with_capacity(serial.len());
     for line in serial.lines() {
         out.push_str(line);
@@ -41,10 +43,10 @@ fn rip(line: &str) -> Option<u64> {
 /// `addr2line -a -f -i -C` on the kernel ELF: for each address, the
 /// functions (innermost first, then each one it was inlined into) and the
 /// source line of the outermost.
-fn resolve(addrs: &[u64]) -> Option<Vec<(u64, String)>> {
+fn resolve(elf: &Path, addrs: &[u64]) -> Option<Vec<(u64, String)>> {
     let out = Command::new("addr2line")
         .args(["-a", "-f", "-i", "-C", "-e"])
-        .arg(kernel_elf())
+        .arg(elf)
         .args(addrs.iter().map(|a| format!("{:#x}", a - KERNEL_LOAD_OFFSET)))
         .output()
         .ok()?;
@@ -75,6 +77,6 @@ mod tests {
         assert_eq!(rip("  core 1: rip=0x100000ebeb2 rsp=0x280017a3e78 if=0"), Some(0x100000ebeb2));
         assert_eq!(rip("  core 0: rip=(this report, in sysmon's tick)"), None);
         assert_eq!(rip("rip=0x1234"), None);
-        assert_eq!(symbolize("no addresses\n"), "no addresses\n");
+        assert_eq!(symbolize("no addresses\n", crate::kernel_elf()), "no addresses\n");
     }
 }

@@ -14,14 +14,14 @@
 //! where the kernel's invariant check or watchdog printed scheddetail and
 //! a goroutine dump (`kernel/src/programs/torture.rs`).
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::rng::Rng;
-use crate::{Captured, ECHO_GUEST_PORT, Forward, Outcome, Qemu, free_port};
+use crate::{Captured, ECHO_GUEST_PORT, Forward, HTTP_GUEST_PORT, Outcome, Qemu, free_port};
 
 /// Most vCPUs a boot gets (8 already means 4 vCPU threads per host core here).
 pub const MAX_SMP: u32 = 8;
@@ -125,12 +125,13 @@ pub struct Failure {
 pub struct Summary {
     pub boots: u64,
     /// Operations that ran and passed their checks, over all boots: the
-    /// kernel's, and the echo round trips the clients checked.
+    /// kernel's, and the echo round trips and HTTP requests the clients
+    /// checked.
     pub ops: u64,
-    /// Client connections that echoed everything back, over all boots.
+    /// Client connections that served everything back, over all boots.
     pub conns: u64,
-    /// Echo round trips checked byte by byte (also counted in `ops`).
-    pub echoes: u64,
+    /// Echo round trips and HTTP requests checked (also counted in `ops`).
+    pub exchanges: u64,
     /// Stop-the-worlds made by the chaos goroutines (each checked the
     /// invariants), over the clean boots.
     pub stops: u64,
@@ -143,15 +144,20 @@ pub struct Summary {
 /// are also kept in the summary). With `only = Some(k)`, boots the
 /// `k`th configuration of `seed` (from 1), again and again: a boot of
 /// an earlier run, its clients included.
-pub fn run(seed: u64, duration: Duration, only: Option<u64>, mut progress: impl FnMut(u64, &Config, Result<&Echoed, &Failure>, &Summary)) -> Summary {
+pub fn run(seed: u64, duration: Duration, only: Option<u64>, mut progress: impl FnMut(u64, &Config, Result<&Served, &Failure>, &Summary)) -> Summary {
     let mut rng = Rng::new(seed);
     let only = only.map(|k| (k, (0..k.max(1)).map(|_| Config::random(&mut rng)).last().expect("k >= 1")));
     let start = Instant::now();
     let mut summary = Summary::default();
     // Boot a copy: a build during a long run would otherwise rewrite the
-    // image under a boot that is reading it.
-    let image = std::env::temp_dir().join(format!("gmpos-torture-{}.img", std::process::id()));
-    std::fs::copy(crate::bios_image(), &image).unwrap_or_else(|e| panic!("copying the disk image to {}: {e}", image.display()));
+    // image under a boot that is reading it (and the kernel ELF that names
+    // its addresses: copied too).
+    let copy = |from: &Path, ext: &str| {
+        let to = std::env::temp_dir().join(format!("gmpos-torture-{}.{ext}", std::process::id()));
+        std::fs::copy(from, &to).unwrap_or_else(|e| panic!("copying {} to {}: {e}", from.display(), to.display()));
+        to
+    };
+    let (image, elf) = (copy(crate::bios_image(), "img"), copy(crate::kernel_elf(), "elf"));
     while summary.boots == 0 || start.elapsed() < duration {
         let (index, config) = match &only {
             Some((k, config)) => (*k, config.clone()),
@@ -166,8 +172,8 @@ pub fn run(seed: u64, duration: Duration, only: Option<u64>, mut progress: impl 
             (Some(done), Ok(net)) if ok => {
                 summary.stops += chaos_stops(done);
                 summary.conns += net.conns;
-                summary.echoes += net.echoes;
-                summary.ops += net.echoes;
+                summary.exchanges += net.exchanges;
+                summary.ops += net.exchanges;
                 progress(index, &config, Ok(&net), &summary);
             }
             (_, net) => summary.failures.push(Failure {
@@ -175,7 +181,7 @@ pub fn run(seed: u64, duration: Duration, only: Option<u64>, mut progress: impl 
                 config: config.clone(),
                 outcome: c.outcome,
                 net: net.err(),
-                tail: tail(&crate::symbols::symbolize(&c.serial)),
+                tail: tail(&crate::symbols::symbolize(&c.serial, &elf)),
             }),
         }
         if let (false, Some(f)) = (ok, summary.failures.last()) {
@@ -183,73 +189,92 @@ pub fn run(seed: u64, duration: Duration, only: Option<u64>, mut progress: impl 
         }
     }
     let _ = std::fs::remove_file(&image);
+    let _ = std::fs::remove_file(&elf);
     summary
 }
 
-/// Boots `config` and, if its kernel announces an echo server, runs the
-/// clients against it while it runs. Public for the regression tests that
-/// boot one configuration.
-pub fn boot(config: &Config, image: &Path) -> (Captured, Result<Echoed, String>) {
-    let port = free_port();
+/// Boots `config` and, if its kernel announces its servers, runs the
+/// clients against them while it runs. Public for the regression tests
+/// that boot one configuration.
+pub fn boot(config: &Config, image: &Path) -> (Captured, Result<Served, String>) {
+    let (echo_port, http_port) = (free_port(), free_port());
     let mut q = Qemu::new(config.smp).args(config.words());
     q.image = image.to_path_buf();
     q.timeout = Some(BOOT_TIMEOUT);
-    q.forwards = vec![Forward::tcp(port, ECHO_GUEST_PORT)];
+    q.forwards = vec![Forward::tcp(echo_port, ECHO_GUEST_PORT), Forward::tcp(http_port, HTTP_GUEST_PORT)];
     let start = Instant::now();
     let mut running = q.spawn_captured().unwrap_or_else(|e| panic!("could not run QEMU: {e}"));
-    // (`None` once QEMU has exited: a boot without a server.)
+    // (`None` once QEMU has exited: a boot without servers.)
     let net = match running.wait_for_line("torture: net: ", BOOT_TIMEOUT) {
-        Some(line) => match line.split(" for ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()) {
-            Some(conns) => clients(port, conns, config.seed),
-            None => Err(format!("cannot read the number of connections in {line:?}")),
+        Some(line) => match announced(&line) {
+            Some((echo, http)) => clients(echo_port, echo, http_port, http, config.seed),
+            None => Err(format!("cannot read the numbers of connections in {line:?}")),
         },
-        None => Ok(Echoed::default()),
+        None => Ok(Served::default()),
     };
     (running.wait(BOOT_TIMEOUT.saturating_sub(start.elapsed())), net)
 }
 
+/// The echo and HTTP connections that `torture: net: echo on tcp port 7
+/// for C connections, http on port 80 for H connections` announces.
+fn announced(line: &str) -> Option<(u64, u64)> {
+    let mut n = line.split(" for ").skip(1).map(|r| r.split(' ').next().and_then(|n| n.parse().ok()));
+    Some((n.next()??, n.next()??))
+}
+
 /// What the clients of one boot checked.
 #[derive(Debug, Default)]
-pub struct Echoed {
+pub struct Served {
+    /// Connections (echo and HTTP) that got every answer right.
     pub conns: u64,
-    pub echoes: u64,
+    /// Echo round trips and HTTP requests checked.
+    pub exchanges: u64,
 }
 
-/// Opens `conns` connections to the echo server on `port`, one after the
-/// other, then sends on all of them at once a seeded number of messages of
-/// seeded sizes and contents (from `seed`), each checked byte by byte when
-/// it comes back; closes them. A wrong byte, or a reply that does not come
+/// Opens `echo` connections to the echo server on `echo_port` and `http`
+/// to the HTTP server on `http_port`, one after the other, then uses them
+/// all at once, each on its own thread: seeded messages (from `seed`),
+/// each echo checked byte by byte, and seeded requests, each response
+/// checked; closes them. A wrong byte or answer, or one that does not come
 /// within [`REPLY_TIMEOUT`], is an error.
-fn clients(port: u16, conns: u64, seed: u64) -> Result<Echoed, String> {
-    let streams = (0..conns).map(|i| establish(port).map_err(|e| format!("connection {i}: {e}"))).collect::<Result<Vec<_>, _>>()?;
-    let workers: Vec<_> = streams
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let mut rng = Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-            thread::spawn(move || converse(s, &mut rng).map_err(|e| format!("connection {i}: {e}")))
-        })
-        .collect();
-    let mut echoed = Echoed::default();
-    for w in workers {
-        echoed.echoes += w.join().map_err(|_| "a client thread panicked".to_string())??;
-        echoed.conns += 1;
+fn clients(echo_port: u16, echo: u64, http_port: u16, http: u64, seed: u64) -> Result<Served, String> {
+    let rng = |i: u64| Rng::new(seed ^ (i + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mut workers: Vec<thread::JoinHandle<Result<u64, String>>> = Vec::new();
+    for i in 0..echo {
+        let s = establish(echo_port, confirm_echo).map_err(|e| format!("echo connection {i}: {e}"))?;
+        let mut rng = rng(i);
+        workers.push(thread::spawn(move || converse(s, &mut rng).map_err(|e| format!("echo connection {i}: {e}"))));
     }
-    Ok(echoed)
+    for i in 0..http {
+        let mut rng = rng(echo + i);
+        let first = request(&mut rng);
+        let s = establish(http_port, |s| confirm_http(s, &first)).map_err(|e| format!("http connection {i}: {e}"))?;
+        workers.push(thread::spawn(move || requests(s, &mut rng).map_err(|e| format!("http connection {i}: {e}"))));
+    }
+    let mut served = Served::default();
+    for w in workers {
+        served.exchanges += w.join().map_err(|_| "a client thread panicked".to_string())??;
+        served.conns += 1;
+    }
+    Ok(served)
 }
 
-/// Connects and confirms the connection with a first one-byte echo. QEMU's
-/// forwarder listens with a backlog of 1 and may refuse a connect, or
-/// accept it and close it before the guest ever saw it: those are tried
-/// again. Once a connection is confirmed, anything wrong is an error.
-fn establish(port: u16) -> Result<TcpStream, String> {
+/// What a connection's first exchange found: confirmed (with what the
+/// connection goes on with), or closed before any answer (try again).
+type Confirmed<T> = Result<Result<T, String>, String>;
+
+/// Connects and confirms the connection with a first exchange (`confirm`).
+/// QEMU's forwarder listens with a backlog of 1 and may refuse a connect,
+/// or accept it and close it before the guest ever saw it: those are tried
+/// again. Once a first answer has come, anything wrong is an error.
+fn establish<T>(port: u16, mut confirm: impl FnMut(TcpStream) -> Confirmed<T>) -> Result<T, String> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let mut last = String::new();
     for attempt in 0..CONNECT_TRIES {
         if attempt > 0 {
             thread::sleep(Duration::from_millis(100 * u64::from(attempt.min(10))));
         }
-        let mut s = match TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+        let s = match TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
             Ok(s) => s,
             Err(e) => {
                 last = format!("connect: {e}");
@@ -257,20 +282,32 @@ fn establish(port: u16) -> Result<TcpStream, String> {
             }
         };
         s.set_read_timeout(Some(REPLY_TIMEOUT)).and_then(|_| s.set_nodelay(true)).map_err(|e| e.to_string())?;
-        let mut b = [0u8; 1];
-        match s.write_all(b"!").and_then(|_| s.read_exact(&mut b)) {
-            Ok(()) if &b == b"!" => return Ok(s),
-            Ok(()) => return Err(format!("the first echo came back as {:#04x}, not '!'", b[0])),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return Err(format!("no first echo within {} s", REPLY_TIMEOUT.as_secs()));
-            }
-            Err(e) => last = format!("closed before the first echo: {e}"),
+        match confirm(s)? {
+            Ok(t) => return Ok(t),
+            Err(why) => last = why,
         }
     }
     Err(format!("no connection in {CONNECT_TRIES} tries (last: {last})"))
 }
 
-/// The messages of one connection; how many came back right.
+/// Whether an error reading the first answer means the connection was
+/// closed before it (to be tried again), not that the answer is late.
+fn closed_early(e: &std::io::Error) -> bool {
+    !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+/// An echo connection's first exchange: one byte.
+fn confirm_echo(mut s: TcpStream) -> Confirmed<TcpStream> {
+    let mut b = [0u8; 1];
+    match s.write_all(b"!").and_then(|_| s.read_exact(&mut b)) {
+        Ok(()) if &b == b"!" => Ok(Ok(s)),
+        Ok(()) => Err(format!("the first echo came back as {:#04x}, not '!'", b[0])),
+        Err(e) if closed_early(&e) => Ok(Err(format!("closed before the first echo: {e}"))),
+        Err(_) => Err(format!("no first echo within {} s", REPLY_TIMEOUT.as_secs())),
+    }
+}
+
+/// The messages of one echo connection; how many came back right.
 fn converse(mut s: TcpStream, rng: &mut Rng) -> Result<u64, String> {
     let messages = 1 + rng.below(MAX_MESSAGES);
     for m in 0..messages {
@@ -284,6 +321,75 @@ fn converse(mut s: TcpStream, rng: &mut Rng) -> Result<u64, String> {
         }
     }
     Ok(messages)
+}
+
+/// A seeded request path: `/health`, or a path the server does not have.
+fn request(rng: &mut Rng) -> String {
+    match rng.below(2) {
+        0 => "/health".to_string(),
+        _ => format!("/torture/{:x}", rng.next()),
+    }
+}
+
+/// An HTTP connection's first exchange: the request for `path`, checked.
+fn confirm_http(s: TcpStream, path: &str) -> Confirmed<BufReader<TcpStream>> {
+    let mut r = BufReader::new(s);
+    match get(&mut r, path) {
+        Ok(response) => check(path, response).map(|()| Ok(r)),
+        Err((0, e)) if closed_early(&e) => Ok(Err(format!("closed before the first response: {e}"))),
+        Err((_, e)) => Err(format!("GET {path}: response lost: {e}")),
+    }
+}
+
+/// The rest of an HTTP connection: 0–7 more seeded requests (keep-alive),
+/// each response checked; how many were, the first included.
+fn requests(mut r: BufReader<TcpStream>, rng: &mut Rng) -> Result<u64, String> {
+    let more = rng.below(8);
+    for _ in 0..more {
+        let path = request(rng);
+        let response = get(&mut r, &path).map_err(|(_, e)| format!("GET {path}: response lost: {e}"))?;
+        check(&path, response)?;
+    }
+    Ok(1 + more)
+}
+
+/// Sends `GET path` and reads the response: its status and body. An error
+/// comes with how many bytes of the response had arrived.
+fn get(r: &mut BufReader<TcpStream>, path: &str) -> Result<(u16, Vec<u8>), (usize, std::io::Error)> {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: gmpos\r\n\r\n");
+    r.get_mut().write_all(request.as_bytes()).map_err(|e| (0, e))?;
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        match r.read_until(b'\n', &mut head) {
+            Ok(0) => return Err((head.len(), ErrorKind::UnexpectedEof.into())),
+            Ok(_) => {}
+            Err(e) => return Err((head.len(), e)),
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let bad = |what: &str| (head.len(), std::io::Error::new(ErrorKind::InvalidData, format!("{what} in {head:?}")));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| bad("no status"))?;
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| bad("no Content-Length"))?;
+    let mut body = vec![0u8; length];
+    r.read_exact(&mut body).map_err(|e| (head.len(), e))?;
+    Ok((status, body))
+}
+
+/// Whether `response` is right for `path`: `/health` 200 with its line of
+/// counters, any other path 404 `Not Found`.
+fn check(path: &str, (status, body): (u16, Vec<u8>)) -> Result<(), String> {
+    let ok = match path {
+        "/health" => status == 200 && body.starts_with(b"ok goroutines=") && body.ends_with(b"\n"),
+        _ => status == 404 && body == b"Not Found\n",
+    };
+    match ok {
+        true => Ok(()),
+        false => Err(format!("GET {path}: wrong response {status} {:?}", String::from_utf8_lossy(&body))),
+    }
 }
 
 /// `N` in the summary line's `(chaos: N stops, ...)`.
@@ -370,22 +476,33 @@ mod tests {
     #[test]
     fn connections_closed_before_the_first_echo_are_tried_again() {
         let port = fake_server(3, None);
-        let echoed = clients(port, 2, 5).expect("the fourth and fifth connections echo");
-        assert_eq!(echoed.conns, 2);
-        assert!(echoed.echoes >= 2);
+        let served = clients(port, 2, port, 0, 5).expect("the fourth and fifth connections echo");
+        assert_eq!(served.conns, 2);
+        assert!(served.exchanges >= 2);
     }
 
     #[test]
     fn a_wrong_byte_on_an_established_connection_fails() {
         // Byte 0 is the confirming '!'; byte 1 the first of message 0.
-        let err = clients(fake_server(0, Some(1)), 1, 5).expect_err("a flipped byte");
+        let port = fake_server(0, Some(1));
+        let err = clients(port, 1, port, 0, 5).expect_err("a flipped byte");
         assert!(err.contains("message 0: byte 0 of"), "{err}");
+    }
+
+    #[test]
+    fn http_responses_are_checked() {
+        assert!(check("/health", (200, b"ok goroutines=3 gomaxprocs=2\n".to_vec())).is_ok());
+        assert!(check("/health", (503, b"too many connections\n".to_vec())).is_err());
+        assert!(check("/health", (200, b"ok goroutines=3".to_vec())).is_err());
+        assert!(check("/torture/1f", (404, b"Not Found\n".to_vec())).is_ok());
+        assert!(check("/torture/1f", (200, b"Not Found\n".to_vec())).is_err());
     }
 
     #[test]
     fn repro_is_a_make_run_line() {
         let c = Config { smp: 3, gomaxprocs: Some(2), godebug: Some("stealoff=1,schedtrace=30".into()), seed: 42 };
         assert_eq!(c.repro(), "make run SMP=3 PROG=torture N=42 GOMAXPROCS=2 GODEBUG=stealoff=1,schedtrace=30");
+        assert_eq!(announced("torture: net: echo on tcp port 7 for 5 connections, http on port 80 for 2 connections"), Some((5, 2)));
         assert_eq!(chaos_stops("torture: seed=42 ops=24 ok (chaos: 17 stops, 3 GOMAXPROCS changes, ...)"), 17);
     }
 }

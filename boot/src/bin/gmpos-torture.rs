@@ -43,15 +43,15 @@ fn main() -> ExitCode {
     println!("torture: SEED={seed} for {seconds} s (make torture SEED={seed} runs these boots again)");
     let summary = boot::torture::run(seed, Duration::from_secs(seconds), only, |index, config, result, _| match result {
         Ok(e) if e.conns == 0 => println!("torture: boot {index}: {} ok", config.repro()),
-        Ok(e) => println!("torture: boot {index}: {} ok (echo: {} connections, {} round trips)", config.repro(), e.conns, e.echoes),
+        Ok(e) => println!("torture: boot {index}: {} ok (net: {} connections, {} exchanges checked)", config.repro(), e.conns, e.exchanges),
         Err(f) => println!("torture: boot {index}: {}", f.report()),
     });
     println!(
-        "torture: SEED={seed}: {} boots, {} operations checked ({} of them echo round trips over {} client connections), \
+        "torture: SEED={seed}: {} boots, {} operations checked ({} of them echo round trips and HTTP requests over {} client connections), \
          {} chaos stop-the-worlds with invariants checked; {} failed",
         summary.boots,
         summary.ops,
-        summary.echoes,
+        summary.exchanges,
         summary.conns,
         summary.stops,
         summary.failures.len()

@@ -27,10 +27,11 @@
 //! - `stw`: stop and start the world, or change GOMAXPROCS, inline.
 //!
 //! In half the boots (drawn from the seed, apart from the workload's own
-//! stream) an echo server on TCP port 7 serves 1–8 client connections
-//! that the host's torture runner opens while the operations run, and
-//! checks byte by byte; the boot ends only once all of them have closed
-//! (a client that never comes is a hang the watchdog reports).
+//! stream) an echo server on TCP port 7 serves 1–8 client connections,
+//! and the HTTP server (`programs::httpd`) on port 80 1–4, that the
+//! host's torture runner opens while the operations run and checks byte
+//! by byte; the boot ends only once all of them have closed (a client that
+//! never comes is a hang the watchdog reports).
 
 use alloc::format;
 use alloc::string::String;
@@ -39,7 +40,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use super::Args;
-use super::echo;
+use super::{echo, httpd};
 use super::hog::spin_until;
 use super::stackgrow::sum_down;
 use super::stwstorm;
@@ -379,6 +380,8 @@ struct Net {
     conns: u64,
     /// Connections that have ended (the client closed them).
     ended: Arc<AtomicU64>,
+    /// HTTP connections the host opens.
+    http: u64,
 }
 
 impl Net {
@@ -390,7 +393,7 @@ impl Net {
         if rng.next() % 2 == 0 {
             return Ok(None);
         }
-        let conns = rng.range(1, 8);
+        let (conns, http) = (rng.range(1, 8), rng.range(1, 4));
         let mut listener = TcpListener::bind(echo::PORT, echo::BACKLOG)
             .map_err(|e| format!("listen on tcp port {}: {e}", echo::PORT))?;
         let ended = Arc::new(AtomicU64::new(0));
@@ -404,16 +407,25 @@ impl Net {
                 });
             }
         });
-        crate::println!("torture: net: echo on tcp port {} for {conns} connections", echo::PORT);
-        Ok(Some(Net { conns, ended }))
+        runtime::go(|| {
+            if let Err(e) = httpd::serve(0) {
+                crate::println!("torture: net: {e}");
+            }
+        });
+        crate::println!(
+            "torture: net: echo on tcp port {} for {conns} connections, http on port {} for {http} connections",
+            echo::PORT,
+            httpd::PORT
+        );
+        Ok(Some(Net { conns, ended, http }))
     }
 
     /// Waits until the host's connections have all ended; how many did.
     fn wait(self) -> u64 {
         let mut seen = 0;
-        while seen < self.conns {
+        while seen < self.conns + self.http {
             time::sleep(10 * MS);
-            let ended = self.ended.load(Ordering::Acquire);
+            let ended = self.ended.load(Ordering::Acquire) + httpd::closed();
             if ended > seen {
                 seen = ended;
                 watchdog::progress();

@@ -287,7 +287,11 @@ pub fn wakep() {
     }
     // `GODEBUG=spinningoff=1`: the design Go rejected, a core woken for
     // every new G while a P is idle, with nobody spinning to find it.
+    // Preemption stays off here too, for the reason given below (without
+    // it, `make torture SEED=7` hung a boot with spinningoff: an idle P on
+    // no list and with no M, `stopwait=1`).
     if debug::off(Switch::Spinning) {
+        let _m = acquirem();
         let pp = s.pidleget(&mut s.lock.lock());
         if let Some(pp) = pp {
             startm(pp, false);
