@@ -5,14 +5,16 @@
 //!
 //! Everything comes from one seed: the same `SEED=` gives the same boots in
 //! the same order with the same workloads (the interleavings inside each
-//! are the machine's). When a boot's kernel announces an echo server
-//! (`torture: net: echo on tcp port 7 for C connections`), the runner opens
-//! C client connections to it through a forwarded port while the boot runs,
-//! sends each a seeded number of seeded messages and checks every byte
-//! that comes back. A failed boot is reported with its configuration,
-//! the `make run` line that boots it again, and the end of its console —
-//! where the kernel's invariant check or watchdog printed scheddetail and
-//! a goroutine dump (`kernel/src/programs/torture.rs`).
+//! are the machine's). When a boot's kernel announces its servers
+//! (`torture: net: echo on tcp port 7 for C connections, http on port 80
+//! for H connections`), the runner opens C + H client connections through
+//! forwarded ports while the boot runs, sends seeded messages and requests
+//! and checks every byte echoed and every response. A failed boot is
+//! reported with its configuration, the lines that boot it again, and the
+//! end of its console — where the kernel's invariant check or watchdog
+//! printed scheddetail, where each core was (its `rip=` named from the
+//! kernel's symbols, `crate::symbols`) and a goroutine dump
+//! (`kernel/src/programs/torture.rs`).
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -27,12 +29,13 @@ use crate::{Captured, ECHO_GUEST_PORT, Forward, HTTP_GUEST_PORT, Outcome, Qemu, 
 pub const MAX_SMP: u32 = 8;
 /// Limit per boot: a boot takes a few seconds; the kernel's own watchdog
 /// reports a hang after 30 s of no progress, so this catches only a kernel
-/// too stuck for that (core 0's tick gone).
+/// too stuck for that (core 0's tick gone), or one whose operations keep
+/// reporting progress without ending.
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
 /// Console lines of a failed boot kept in its report.
 const TAIL_LINES: usize = 80;
-/// How long an established connection may wait for its echo before the
-/// reply counts as lost.
+/// How long an established connection may wait for an answer (an echo, a
+/// response) before it counts as lost.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connection attempts before the server counts as unreachable.
 const CONNECT_TRIES: u32 = 30;

@@ -372,13 +372,13 @@ impl Chaos {
     }
 }
 
-/// The echo server the host's clients use (`boot/src/torture.rs`), in a
-/// seeded share of the boots.
+/// The echo and HTTP servers the host's clients use (`boot/src/torture.rs`),
+/// in a seeded share of the boots.
 struct Net {
-    /// Connections the host opens (the line that announces the server says
-    /// how many).
+    /// Echo connections the host opens (the line that announces the
+    /// servers says how many).
     conns: u64,
-    /// Connections that have ended (the client closed them).
+    /// Echo connections that have ended (the client closed them).
     ended: Arc<AtomicU64>,
     /// HTTP connections the host opens.
     http: u64,
@@ -387,7 +387,7 @@ struct Net {
 impl Net {
     /// Draws from `seed` (on a stream of its own, so the workload of a seed
     /// does not depend on it) whether this boot serves clients, and if so
-    /// starts the server and announces it.
+    /// starts the servers and announces them.
     fn start(seed: u64) -> Result<Option<Net>, String> {
         let mut rng = Rng(seed ^ 0x6e65_7477_6f72_6b21);
         if rng.next() % 2 == 0 {
@@ -409,7 +409,7 @@ impl Net {
         });
         runtime::go(|| {
             if let Err(e) = httpd::serve(0) {
-                crate::println!("torture: net: {e}");
+                crate::println!("torture: http: {e}");
             }
         });
         crate::println!(
