@@ -88,3 +88,32 @@ fn the_watchdog_names_where_a_core_with_interrupts_off_hangs() {
         c.outcome
     );
 }
+
+/// The runner's view when even core 0's tick is gone: QEMU's monitor gives
+/// every vCPU's instruction pointer, which the host names. `PROG=wedge
+/// CPU=1` keeps core 1 spinning with interrupts off; before the kernel's
+/// own watchdog ends the run (3 s), the monitor must place vCPU 1 in
+/// `selftest::wedged`.
+#[test]
+fn the_monitor_names_where_each_vcpu_is() {
+    let socket = std::env::temp_dir().join(format!("gmpos-test-monitor-{}", std::process::id()));
+    let mut q = boot::Qemu::new(2).args(["PROG=wedge", "CPU=1"]);
+    q.timeout = Some(Duration::from_secs(120));
+    q.monitor = Some(socket.clone());
+    let mut running = q.spawn_captured().expect("run QEMU");
+    assert!(running.wait_for_line("gmpos: 2 cpus online", Duration::from_secs(60)).is_some(), "{}", running.serial());
+    // Core 1 is wedged within a few ms of that line; the watchdog fires 3 s
+    // later. Ask until vCPU 1 is there (or the run has ended).
+    let mut seen = String::new();
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(100));
+        seen = boot::symbols::symbolize(&running.vcpus(&socket).unwrap_or_default(), boot::kernel_elf());
+        if seen.lines().any(|l| l.starts_with("  vcpu 1: ") && l.contains("selftest::wedged")) {
+            break;
+        }
+    }
+    let c = running.stop();
+    let _ = std::fs::remove_file(&socket);
+    eprintln!("monitor:\n{seen}");
+    assert!(seen.lines().any(|l| l.starts_with("  vcpu 1: ") && l.contains("selftest::wedged")), "monitor:\n{seen}\nserial:\n{}", c.serial);
+}

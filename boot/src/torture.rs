@@ -205,6 +205,10 @@ pub fn boot(config: &Config, image: &Path) -> (Captured, Result<Served, String>)
     q.image = image.to_path_buf();
     q.timeout = Some(BOOT_TIMEOUT);
     q.forwards = vec![Forward::tcp(echo_port, ECHO_GUEST_PORT), Forward::tcp(http_port, HTTP_GUEST_PORT)];
+    // The monitor, to ask QEMU where each vCPU is if the boot outlives its
+    // limit: a hang that stopped core 0's tick, and the watchdog with it.
+    let socket = std::env::temp_dir().join(format!("gmpos-torture-{}-{}.mon", std::process::id(), config.seed));
+    q.monitor = Some(socket.clone());
     let start = Instant::now();
     let mut running = q.spawn_captured().unwrap_or_else(|e| panic!("could not run QEMU: {e}"));
     // (`None` once QEMU has exited: a boot without servers.)
@@ -215,7 +219,16 @@ pub fn boot(config: &Config, image: &Path) -> (Captured, Result<Served, String>)
         },
         None => Ok(Served::default()),
     };
-    (running.wait(BOOT_TIMEOUT.saturating_sub(start.elapsed())), net)
+    while running.is_running() && start.elapsed() < BOOT_TIMEOUT {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let vcpus = if running.is_running() { running.vcpus(&socket) } else { None };
+    let mut c = running.stop();
+    let _ = std::fs::remove_file(&socket);
+    if let Some(vcpus) = vcpus {
+        c.serial.push_str(&format!("\ntorture runner: still running at the limit; each vCPU, as QEMU's monitor saw it:\n{vcpus}"));
+    }
+    (c, net)
 }
 
 /// The echo and HTTP connections that `torture: net: echo on tcp port 7
