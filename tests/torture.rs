@@ -68,6 +68,22 @@ fn a_stopped_p_with_work_and_no_idle_m_is_not_idled_with_its_queue() {
     }
 }
 
+/// `make torture SEED=2027 BOOT=31` (`stealoff=1`): an idle M woke for a
+/// busy P's due timer that it could not run, and looped with interrupts
+/// off, never acknowledging the TLB shootdown that P's core waited on.
+/// Without the fix (`idle::earliest_timer`) 3 of 5 boots hung (the
+/// runner's limit, with QEMU's monitor placing core 0 in `tlb_shootdown`
+/// and core 1 in the scheduler); with it, none of 13.
+#[test]
+fn an_idle_m_does_not_spin_on_a_busy_ps_timer_under_stealoff() {
+    let godebug = Some("stealoff=1,fairnessoff=1,handoffoff=1,schedtrace=30".to_string());
+    let config = boot::torture::Config { smp: 7, gomaxprocs: Some(2), godebug, seed: 7370891262068340802 };
+    for _ in 0..3 {
+        let (c, net) = boot::torture::boot(&config, boot::bios_image());
+        assert!(c.outcome == boot::Outcome::Success && net.is_ok(), "{}: {} {net:?}\n{}", config.repro(), c.outcome, c.serial);
+    }
+}
+
 /// A core that hangs with its interrupts off is invisible to the ticks;
 /// the watchdog's NMI reaches it anyway. `PROG=wedge CPU=1` makes core 1
 /// spin for ever in its IPI handler (`selftest::wedged`); the watchdog's
