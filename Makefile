@@ -56,7 +56,8 @@ help:
 	@echo '  make fuzz    fuzz the command line and HTTP parsers (FUZZ_CASES per property) and the'
 	@echo '               servers in QEMU (FUZZ_ROUNDS; FUZZ_SEED=N replays a run)'
 	@echo '  make torture boot PROG=torture again and again with random SMP, GOMAXPROCS, GODEBUG and'
-	@echo '               workloads for SECONDS (default 180), from SEED (default: the clock; printed)'
+	@echo '               workloads for SECONDS (default 180), from SEED (default: the clock; printed);'
+	@echo '               BOOT=K boots only the Kth boot of SEED, again and again'
 	@echo '  make loom    model-check the run queue, the frame free list and the trace slot with loom'
 	@echo '  make bench   instructions per scheduler operation (1 vCPU, QEMU icount, 2 boots compared)'
 	@echo '               -> console table and target/bench/results.json'
@@ -152,11 +153,13 @@ fuzz: deps
 	FUZZ_ROUNDS=$(FUZZ_ROUNDS) $(if $(FUZZ_SEED),FUZZ_SEED=$(FUZZ_SEED)) $(CARGO) test --test fuzz_net -- --nocapture
 
 # Boots with random machines and workloads (boot/src/torture.rs); the same
-# SEED gives the same boots. `make test` runs about a minute of it.
+# SEED gives the same boots, BOOT=K only the Kth of them (again and again).
+# `make test` runs about a minute of it.
 SECONDS ?= 180
 SEED    ?=
+BOOT    ?=
 torture: deps
-	@$(CARGO) build -p boot --bin gmpos-torture && $(CARGO) run --quiet -p boot --bin gmpos-torture -- --seconds $(SECONDS) $(if $(SEED),--seed $(SEED))
+	@$(CARGO) build -p boot --bin gmpos-torture && $(CARGO) run --quiet -p boot --bin gmpos-torture -- --seconds $(SECONDS) $(if $(SEED),--seed $(SEED)) $(if $(BOOT),--boot $(BOOT))
 
 loom: toolchain
 	$(CARGO) test --release --features loom --test runq_loom --test freestack_loom --test traceslot_loom

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 pub mod bench;
 pub mod rng;
+pub mod symbols;
 pub mod torture;
 pub mod trace;
 
@@ -91,6 +92,13 @@ impl Forward {
         };
         format!("hostfwd={proto}:127.0.0.1:{}-:{}", self.host_port, self.guest_port)
     }
+}
+
+/// A TCP port on 127.0.0.1 that is free right now (bound, then released),
+/// for forwarding to the guest.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
 }
 
 /// The BIOS disk image built by `boot/build.rs`.
@@ -201,6 +209,9 @@ pub struct Qemu {
     /// the guest has printed `after`, e.g. Ctrl-\\ (0x1c) for a goroutine
     /// dump. Without it the guest's console input is empty.
     pub keys: Option<Keys>,
+    /// QEMU's monitor on this Unix socket (`-monitor unix:...`), for
+    /// [`Running::vcpus`]; none when `None`.
+    pub monitor: Option<PathBuf>,
 }
 
 /// A Linux kernel, its initramfs and its command line, booted directly by
@@ -239,6 +250,7 @@ impl Qemu {
             netns: None,
             trace_file: None,
             keys: None,
+            monitor: None,
         }
     }
 
@@ -346,6 +358,9 @@ impl Qemu {
         let cmdline = self.kernel_cmdline();
         if !cmdline.is_empty() {
             push(&["-fw_cfg", &format!("name={CMDLINE_FW_CFG},string={}", qemu_escape(&cmdline))]);
+        }
+        if let Some(socket) = &self.monitor {
+            push(&["-monitor", &format!("unix:{},server=on,wait=off", qemu_escape(&socket.display().to_string()))]);
         }
         if self.gdb {
             push(&["-s", "-S"]);
@@ -542,6 +557,44 @@ impl Running {
     /// Whether QEMU is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.0.try_wait(), Ok(None))
+    }
+
+    /// Where every vCPU is, read by QEMU itself (the monitor's `info
+    /// registers -a`), so it works whatever the guest does — interrupts
+    /// off, no tick: one line per vCPU, `vcpu N: rip=0x... rsp=0x...
+    /// halted=0/1`. Needs [`Qemu::monitor`]; `None` if the monitor does not
+    /// answer.
+    #[cfg(unix)]
+    pub fn vcpus(&self, socket: &Path) -> Option<String> {
+        use std::io::Write;
+        use std::os::unix::net::UnixStream;
+        let mut s = UnixStream::connect(socket).ok()?;
+        s.set_read_timeout(Some(Duration::from_millis(500))).ok()?;
+        s.write_all(b"info registers -a\n").ok()?;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 8192];
+        // Until the monitor has said nothing for 500 ms.
+        while let Ok(n @ 1..) = s.read(&mut buf) {
+            out.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&out);
+        let field = |line: &str, key: &str| line.split(key).nth(1).and_then(|r| r.split(' ').next()).map(str::to_string);
+        let (mut lines, mut cpu, mut rsp) = (String::new(), None, None);
+        for line in text.lines().map(|l| l.trim_start_matches(|c: char| c.is_control() || c == '[' || c == 'K')) {
+            if let Some(n) = line.strip_prefix("CPU#") {
+                cpu = n.split_whitespace().next().map(str::to_string);
+            }
+            rsp = field(line, "RSP=").or(rsp);
+            if let (Some(c), Some(rip)) = (&cpu, field(line, "RIP=")) {
+                let halted = field(line, "HLT=").unwrap_or_default();
+                lines.push_str(&format!(
+                    "  vcpu {c}: rip=0x{} rsp=0x{} halted={halted}\n",
+                    rip.trim_start_matches('0'),
+                    rsp.as_deref().unwrap_or("?").trim_start_matches('0')
+                ));
+            }
+        }
+        (!lines.is_empty()).then_some(lines)
     }
 
     /// Ends the run (if QEMU is still up, it is killed and the outcome is

@@ -11,7 +11,7 @@
 
 pub mod http;
 
-pub use boot::{Accel, Captured, Forward, Outcome, Qemu, Running};
+pub use boot::{Accel, Captured, Forward, Outcome, Qemu, Running, free_port};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -45,12 +45,6 @@ pub fn boot_with(q: &Qemu) -> Captured {
     c
 }
 
-/// A TCP port on 127.0.0.1 that is free right now (bound, then released),
-/// for forwarding to the guest.
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
-}
 
 /// A kernel that keeps running (a server) while the test talks to it.
 pub struct Server {

@@ -14,7 +14,7 @@ use crate::runtime;
 
 pub const PORT: u16 = 7;
 /// Connections that may be handshaking or waiting for `accept`.
-const BACKLOG: usize = 64;
+pub(super) const BACKLOG: usize = 64;
 /// A connection idle this long is closed (its goroutine ends).
 const IDLE_TIMEOUT_NS: u64 = 60_000_000_000;
 
@@ -41,8 +41,9 @@ pub fn main(args: &Args) -> Result<(), String> {
     }
 }
 
-/// One connection: echo until the peer closes, errs or idles too long.
-fn serve(mut conn: TcpStream) {
+/// One connection: echo until the peer closes, errs or idles too long
+/// (also `PROG=torture`'s server).
+pub(super) fn serve(mut conn: TcpStream) {
     conn.set_timeout(Some(IDLE_TIMEOUT_NS));
     let mut buf = [0u8; 1024];
     while let Ok(n @ 1..) = conn.read(&mut buf) {

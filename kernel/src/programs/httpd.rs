@@ -36,6 +36,8 @@ static REFUSED: AtomicU64 = AtomicU64::new(0);
 static REQUESTS: AtomicU64 = AtomicU64::new(0);
 static BAD: AtomicU64 = AtomicU64::new(0);
 static TIMEOUTS: AtomicU64 = AtomicU64::new(0);
+/// Connections served to their end.
+static CLOSED: AtomicU64 = AtomicU64::new(0);
 
 pub fn main(args: &Args) -> Result<(), String> {
     serve(args.n.unwrap_or(0))
@@ -63,8 +65,15 @@ pub fn serve(hogs: u64) -> Result<(), String> {
         runtime::go(move || {
             handle(conn);
             ACTIVE.fetch_sub(1, Ordering::Relaxed);
+            CLOSED.fetch_add(1, Ordering::Release);
         });
     }
+}
+
+/// How many connections have been served to their end (`PROG=torture`
+/// waits for its clients' with it).
+pub(super) fn closed() -> u64 {
+    CLOSED.load(Ordering::Acquire)
 }
 
 /// One connection: requests until the client closes, asks to close, errs

@@ -101,6 +101,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "heap", about: "self-test: heap allocation stress on every core", main: selftest::heap },
     Program { name: "fault", about: "self-test: a page fault on core CPU (default 1)", main: selftest::fault },
     Program { name: "panic", about: "self-test: a panic on core CPU (default 1)", main: selftest::panic },
+    Program { name: "wedge", about: "self-test: core CPU (default 1) hangs with interrupts off; the watchdog names where", main: selftest::wedge },
     Program { name: "lostirq", about: "self-test: a tick whose delivery faults on a stack page is raised again", main: selftest::lostirq },
     Program { name: "overflow", about: "self-test: a goroutine overflows its stack", main: selftest::overflow },
 ];

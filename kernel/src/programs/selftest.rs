@@ -11,7 +11,7 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use super::Args;
 use crate::arch::{cpu, smp};
 use crate::arch::time::nanotime;
-use crate::runtime::{self, WaitGroup, time};
+use crate::runtime::{self, WaitGroup, time, watchdog};
 
 /// Spins (the G is alone on its P) until `done()` or `ms` milliseconds pass.
 fn wait_until(ms: u64, done: impl Fn() -> bool) -> bool {
@@ -171,6 +171,29 @@ pub fn fault(args: &Args) -> Result<(), String> {
     }, 0)?;
     wait_until(5_000, || false);
     Err("the deliberate page fault was not reported".into())
+}
+
+/// `PROG=wedge`: core CPU (default 1) spins for ever with interrupts off
+/// (in its IPI handler), a hang no tick can see into; the watchdog, armed
+/// for 3 s, must report it with that core's instruction pointer, which the
+/// host names: [`wedged`].
+pub fn wedge(args: &Args) -> Result<(), String> {
+    let cpu = target_core(args)?;
+    if cpu == 0 {
+        return Err("CPU=0 would stop the watchdog's own tick; pick another core".into());
+    }
+    watchdog::arm(3_000_000_000);
+    smp::call(cpu, |_| wedged(), 0)?;
+    wait_until(60_000, || false);
+    Err("the watchdog did not report the wedged core".into())
+}
+
+/// Where `PROG=wedge`'s core spins (never inlined, so that it has a name).
+#[inline(never)]
+fn wedged() -> ! {
+    loop {
+        core::hint::spin_loop();
+    }
 }
 
 /// `PROG=panic`: core CPU panics; the run must end with the panic report

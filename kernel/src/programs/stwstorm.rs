@@ -16,6 +16,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use super::Args;
 use super::hog::spin_until;
 use crate::arch::time::nanotime;
+use crate::runtime::debug::{self, Switch};
 use crate::runtime::{self, Chan, Select, WaitGroup, invariants, time, watchdog};
 
 const MS: u64 = 1_000_000;
@@ -106,10 +107,19 @@ pub fn run(rounds: u64, ncpu: usize) -> Result<String, String> {
 }
 
 /// A goroutine that, until `quit` is closed, replaces itself with a new one.
+///
+/// Each successor goes to `runnext` and inherits the time slice, so the
+/// chain holds its P until the slice ends. Under `asyncpreemptoff=1` it
+/// never would (gmpos has no preemption check at function calls, which Go
+/// keeps under that switch): the stopper and the resizer queued behind it
+/// would wait for ever. So there each goroutine yields before it spawns.
 fn selfspawn(quit: Chan<()>, spawned: Arc<AtomicU64>, ended: Arc<AtomicU64>) {
     spawned.fetch_add(1, Ordering::Relaxed);
     runtime::go(move || {
         let go_on = Select::new().recv(&quit, |_, _| false).default(|| true).run();
+        if go_on && debug::off(Switch::AsyncPreempt) {
+            runtime::gosched();
+        }
         if go_on {
             selfspawn(quit, spawned.clone(), ended.clone());
         }

@@ -25,6 +25,13 @@
 //! - `syscall`: blocking calls beside CPU-bound goroutines; all return;
 //! - `stack`: deep recursion that grows stacks; the sums are right;
 //! - `stw`: stop and start the world, or change GOMAXPROCS, inline.
+//!
+//! In half the boots (drawn from the seed, apart from the workload's own
+//! stream) an echo server on TCP port 7 serves 1–8 client connections,
+//! and the HTTP server (`programs::httpd`) on port 80 1–4, that the
+//! host's torture runner opens while the operations run and checks byte
+//! by byte; the boot ends only once all of them have closed (a client that
+//! never comes is a hang the watchdog reports).
 
 use alloc::format;
 use alloc::string::String;
@@ -33,10 +40,12 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use super::Args;
+use super::{echo, httpd};
 use super::hog::spin_until;
 use super::stackgrow::sum_down;
 use super::stwstorm;
 use crate::arch::time::nanotime;
+use crate::net::TcpListener;
 use crate::runtime::{self, Chan, Mutex, Select, WaitGroup, invariants, syscall, time, watchdog};
 
 /// Operations per boot.
@@ -69,6 +78,7 @@ pub fn main(args: &Args) -> Result<(), String> {
     let mut rng = Rng(seed);
     invariants::set_enabled(true);
     watchdog::arm(WATCHDOG_NS);
+    let net = Net::start(seed)?;
     let chaos = Chaos::start(rng.next(), args.ncpu);
     for i in 0..OPS {
         let what = match rng.next() % 9 {
@@ -87,7 +97,11 @@ pub fn main(args: &Args) -> Result<(), String> {
         watchdog::progress();
     }
     let (stops, resizes) = chaos.stop();
-    crate::println!("torture: seed={seed} ops={OPS} ok (chaos: {stops} stops, {resizes} GOMAXPROCS changes, invariants checked at each)");
+    let conns = net.map_or(0, Net::wait);
+    crate::println!(
+        "torture: seed={seed} ops={OPS} ok (chaos: {stops} stops, {resizes} GOMAXPROCS changes, invariants checked at each; \
+         net: {conns} connections served)"
+    );
     Ok(())
 }
 
@@ -355,5 +369,68 @@ impl Chaos {
         self.stop.store(true, Ordering::Relaxed);
         self.done.wait();
         (self.counts.0.load(Ordering::Relaxed), self.counts.1.load(Ordering::Relaxed))
+    }
+}
+
+/// The echo and HTTP servers the host's clients use (`boot/src/torture.rs`),
+/// in a seeded share of the boots.
+struct Net {
+    /// Echo connections the host opens (the line that announces the
+    /// servers says how many).
+    conns: u64,
+    /// Echo connections that have ended (the client closed them).
+    ended: Arc<AtomicU64>,
+    /// HTTP connections the host opens.
+    http: u64,
+}
+
+impl Net {
+    /// Draws from `seed` (on a stream of its own, so the workload of a seed
+    /// does not depend on it) whether this boot serves clients, and if so
+    /// starts the servers and announces them.
+    fn start(seed: u64) -> Result<Option<Net>, String> {
+        let mut rng = Rng(seed ^ 0x6e65_7477_6f72_6b21);
+        if rng.next() % 2 == 0 {
+            return Ok(None);
+        }
+        let (conns, http) = (rng.range(1, 8), rng.range(1, 4));
+        let mut listener = TcpListener::bind(echo::PORT, echo::BACKLOG)
+            .map_err(|e| format!("listen on tcp port {}: {e}", echo::PORT))?;
+        let ended = Arc::new(AtomicU64::new(0));
+        let e = ended.clone();
+        runtime::go(move || {
+            while let Ok(conn) = listener.accept() {
+                let e = e.clone();
+                runtime::go(move || {
+                    echo::serve(conn);
+                    e.fetch_add(1, Ordering::Release);
+                });
+            }
+        });
+        runtime::go(|| {
+            if let Err(e) = httpd::serve(0) {
+                crate::println!("torture: http: {e}");
+            }
+        });
+        crate::println!(
+            "torture: net: echo on tcp port {} for {conns} connections, http on port {} for {http} connections",
+            echo::PORT,
+            httpd::PORT
+        );
+        Ok(Some(Net { conns, ended, http }))
+    }
+
+    /// Waits until the host's connections have all ended; how many did.
+    fn wait(self) -> u64 {
+        let mut seen = 0;
+        while seen < self.conns + self.http {
+            time::sleep(10 * MS);
+            let ended = self.ended.load(Ordering::Acquire) + httpd::closed();
+            if ended > seen {
+                seen = ended;
+                watchdog::progress();
+            }
+        }
+        seen
     }
 }

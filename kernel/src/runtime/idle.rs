@@ -164,10 +164,24 @@ pub(super) fn stopm_or_poll(m: &M) {
     stopm(m);
 }
 
-/// The earliest timer of any P (Go computes it as `pollUntil` while it
-/// checks the Ps' timers in `findRunnable` and `stealWork`).
+/// The earliest timer that an idle M can run (Go computes it as
+/// `pollUntil` while it checks the Ps' timers in `findRunnable` and
+/// `stealWork`): any P's, since `steal_work`'s last pass runs the other
+/// Ps' due timers — but under `GODEBUG=stealoff=1`, which skips that pass,
+/// only the idle Ps' (an M can take those). Counting a busy P's due timer
+/// there made an idle M loop with interrupts off (`wait_for_timer`
+/// returned at once, `find_runnable` found nothing to run) and never take
+/// the IPI of the TLB shootdown that the busy P's core was waiting on: a
+/// deadlock (`make torture SEED=2027 BOOT=31`).
 fn earliest_timer() -> Option<u64> {
-    sched().allp().iter().map(|pp| pp.timers.timer0_when.load(Ordering::Acquire)).filter(|&when| when != 0).min()
+    let any = !debug::off(Switch::Steal);
+    sched()
+        .allp()
+        .iter()
+        .filter(|pp| any || pp.status() == PStatus::Idle)
+        .map(|pp| pp.timers.timer0_when.load(Ordering::Acquire))
+        .filter(|&when| when != 0)
+        .min()
 }
 
 /// Go's blocking `netpoll(delay)`, for time only: halts this core until
@@ -287,7 +301,11 @@ pub fn wakep() {
     }
     // `GODEBUG=spinningoff=1`: the design Go rejected, a core woken for
     // every new G while a P is idle, with nobody spinning to find it.
+    // Preemption stays off here too, for the reason given below (without
+    // it, `make torture SEED=7` hung a boot with spinningoff: an idle P on
+    // no list and with no M, `stopwait=1`).
     if debug::off(Switch::Spinning) {
+        let _m = acquirem();
         let pp = s.pidleget(&mut s.lock.lock());
         if let Some(pp) = pp {
             startm(pp, false);

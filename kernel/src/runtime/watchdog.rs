@@ -2,9 +2,13 @@
 //! timeout and reports progress; when none comes for that long, sysmon
 //! (core 0's tick, an interrupt, so it runs even when no goroutine can)
 //! prints what it would take to find the hang — the stop-the-world state,
-//! every M and its core, scheddetail and a goroutine dump — and ends the
-//! run with a failure. (Go's nearest is the runtime's "fatal error" dumps;
-//! it has no progress watchdog.)
+//! every M and its core, where every other core is (its instruction and
+//! stack pointer and interrupt flag, sampled by an NMI, which reaches a
+//! core even with its interrupts off), scheddetail and a goroutine dump —
+//! and ends the run with a failure. The host names the function of each
+//! sampled instruction pointer from the kernel's symbols
+//! (`boot::symbols`). (Go's nearest is the runtime's "fatal error" dumps,
+//! which print every thread's stack; it has no progress watchdog.)
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -12,6 +16,9 @@ use super::sched::Sched;
 use crate::arch::cpu;
 use crate::arch::qemu::{self, ExitCode};
 use crate::arch::time::nanotime;
+
+/// How long the report waits for the other cores to answer its NMI.
+const SAMPLE_WAIT_NS: u64 = 200_000_000;
 
 /// 0: off.
 static TIMEOUT_NS: AtomicU64 = AtomicU64::new(0);
@@ -79,6 +86,12 @@ fn report(s: &Sched, now: u64) {
             m.blocked.load(Ordering::Relaxed),
         );
     }
+    crate::println!("gmpos: watchdog: where each core is (NMI):");
+    crate::println!("  core {}: rip=(this report, in sysmon's tick)", cpu::id());
+    cpu::sample_others(SAMPLE_WAIT_NS, |c, sample| match sample {
+        Some(at) => crate::println!("  core {c}: rip={:#x} rsp={:#x} if={}", at.rip, at.rsp, at.interrupts as u32),
+        None => crate::println!("  core {c}: no answer to the NMI in {} ms", SAMPLE_WAIT_NS / 1_000_000),
+    });
     crate::print!("{}", super::schedtrace::report(s, true));
     crate::print!("{}", super::traceback::goroutine_dump());
     qemu::exit(ExitCode::Failure);

@@ -5,7 +5,7 @@
 //! core's `Cpu` in one instruction without knowing where it lives.
 
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use crossbeam_queue::ArrayQueue;
 use x86_64::registers::control::{Cr4, Cr4Flags};
@@ -35,7 +35,32 @@ pub struct Cpu {
     /// One word the scheduler keeps per core (its M), reached in one
     /// instruction: see [`runtime_word`]. Written only by this core.
     runtime_word: AtomicPtr<()>,
+    /// Where this core was when the last sampling NMI came ([`sample_others`]).
+    sample: Sample,
 }
+
+/// A core's interrupted instruction and stack pointer and interrupt flag,
+/// as its NMI handler saw them: `generation` is the [`SAMPLE_GEN`] it answered,
+/// stored last (Release), after the other fields.
+#[derive(Default)]
+struct Sample {
+    generation: AtomicU64,
+    rip: AtomicU64,
+    rsp: AtomicU64,
+    interrupts: AtomicBool,
+}
+
+/// What [`sample_others`] read of one core.
+pub struct Sampled {
+    pub rip: u64,
+    pub rsp: u64,
+    /// Whether the interrupted code had interrupts enabled.
+    pub interrupts: bool,
+}
+
+/// The current sampling request (0: none yet). While it is non-zero, an
+/// NMI that is not a fatal error's is a sampling NMI.
+static SAMPLE_GEN: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: `self_ptr` only ever points to the struct itself; every other
 // field is immutable after bring-up or synchronised.
@@ -54,6 +79,7 @@ pub fn init(id: usize, apic_id: u32) -> &'static Cpu {
         ticks: AtomicU64::new(0),
         calls: ArrayQueue::new(16),
         runtime_word: AtomicPtr::new(core::ptr::null_mut()),
+        sample: Sample::default(),
     }));
     cpu.self_ptr = cpu;
     GsBase::write(VirtAddr::from_ptr(cpu));
@@ -124,4 +150,52 @@ pub fn get(id: usize) -> Option<&'static Cpu> {
     let ptr = CPUS.get(id)?.load(Ordering::Acquire);
     // SAFETY: published by `init` and never freed.
     (!ptr.is_null()).then(|| unsafe { &*ptr })
+}
+
+/// From the NMI handler: if a sample was asked for ([`sample_others`]),
+/// records where this core was interrupted and returns true. Touches only
+/// this core's `Cpu`: safe in an NMI, which can come at any instruction.
+pub fn record_sample(rip: u64, rsp: u64, interrupts: bool) -> bool {
+    let generation = SAMPLE_GEN.load(Ordering::Acquire);
+    if generation == 0 {
+        return false;
+    }
+    let s = &current().sample;
+    s.rip.store(rip, Ordering::Relaxed);
+    s.rsp.store(rsp, Ordering::Relaxed);
+    s.interrupts.store(interrupts, Ordering::Relaxed);
+    s.generation.store(generation, Ordering::Release);
+    true
+}
+
+/// Where every other core is: sends them an NMI (delivered even with
+/// interrupts off) and waits up to `timeout_ns` for each to record its
+/// interrupted RIP, RSP and interrupt flag. Calls `each` with every core
+/// but this one, in id order, and what it recorded (`None`: no answer in
+/// time). The kernel is built without frame pointers, so there is no
+/// frame chain to walk: the RIP and RSP are all a sample has.
+pub fn sample_others(timeout_ns: u64, mut each: impl FnMut(usize, Option<Sampled>)) {
+    let generation = SAMPLE_GEN.fetch_add(1, Ordering::AcqRel) + 1;
+    let me = id();
+    let others = || (0..MAX_CPUS).filter(move |&c| c != me).filter_map(|c| get(c).map(|cpu| (c, cpu)));
+    if online() > 1 {
+        super::apic::send_nmi_all_but_self();
+    }
+    let deadline = super::time::nanotime() + timeout_ns;
+    while others().any(|(_, cpu)| cpu.sample.generation.load(Ordering::Acquire) != generation) && super::time::nanotime() < deadline {
+        core::hint::spin_loop();
+    }
+    for (c, cpu) in others() {
+        let s = &cpu.sample;
+        // Acquire: the fields were stored before `generation`.
+        let answered = s.generation.load(Ordering::Acquire) == generation;
+        each(
+            c,
+            answered.then(|| Sampled {
+                rip: s.rip.load(Ordering::Relaxed),
+                rsp: s.rsp.load(Ordering::Relaxed),
+                interrupts: s.interrupts.load(Ordering::Relaxed),
+            }),
+        );
+    }
 }

@@ -127,9 +127,15 @@ extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFault
     report("page fault", &frame, Some(code.bits()), Some(cr2))
 }
 
+/// An NMI stops this core for a fatal error, or records where it was for
+/// the watchdog (`cpu::sample_others`).
 extern "x86-interrupt" fn nmi(frame: InterruptStackFrame) {
     if fault::is_stopping() {
         fault::park_this_cpu();
+    }
+    let interrupts = frame.cpu_flags.contains(RFlags::INTERRUPT_FLAG);
+    if cpu::record_sample(frame.instruction_pointer.as_u64(), frame.stack_pointer.as_u64(), interrupts) {
+        return;
     }
     report("unexpected NMI", &frame, None, None)
 }
