@@ -299,33 +299,31 @@ pub fn wakep() {
     if s.npidle.load(Ordering::Relaxed) == 0 {
         return;
     }
+    // Preemption stays off from here until `startm` has handed the P to an
+    // M (Go 1.21's `wakep`: "Otherwise preemption here would leave pp
+    // stuck waiting to enter _Pgcstop"), for two reasons. Between
+    // `pidleget` and `startm` the P is on no idle list and has no M, so a
+    // stop-the-world cannot stop it: were this G preempted there (by that
+    // very stop's IPI, when the caller is a goroutine, as
+    // `start_the_world` is), the stop would never end (issue 15's storm;
+    // `make torture SEED=7` found the same under `spinningoff=1`, whose
+    // branch took the P unprotected). And a G preempted after counting a
+    // spinner that does not exist yet would leave `nmspinning` one high
+    // for as long as it stays queued: every other `wakep` would then wake
+    // nobody (`make torture` caught it, as a stopped world with
+    // `nmspinning=1` and no M spinning). In Go the window is not
+    // preemptible either: runtime code has no asynchronous safe points;
+    // here `acquirem` says so.
+    let _m = acquirem();
     // `GODEBUG=spinningoff=1`: the design Go rejected, a core woken for
     // every new G while a P is idle, with nobody spinning to find it.
-    // Preemption stays off here too, for the reason given below (without
-    // it, `make torture SEED=7` hung a boot with spinningoff: an idle P on
-    // no list and with no M, `stopwait=1`).
     if debug::off(Switch::Spinning) {
-        let _m = acquirem();
         let pp = s.pidleget(&mut s.lock.lock());
         if let Some(pp) = pp {
             startm(pp, false);
         }
         return;
     }
-    // Preemption stays off from the count of a spinning M until `startm`
-    // has handed the P to an M (Go 1.21's `wakep`: "Otherwise preemption
-    // here would leave pp stuck waiting to enter _Pgcstop"), for two
-    // reasons. Between `pidleget` and `startm` the P is on no idle list
-    // and has no M, so a stop-the-world cannot stop it: were this G
-    // preempted there (by that very stop's IPI, when the caller is a
-    // goroutine, as `start_the_world` is), the stop would never end. And a
-    // G preempted after counting a spinner that does not exist yet would
-    // leave `nmspinning` one high for as long as it stays queued: every
-    // other `wakep` would then wake nobody (`make torture` caught it, as
-    // a stopped world with `nmspinning=1` and no M spinning). In Go the
-    // window is not preemptible either: runtime code has no asynchronous
-    // safe points; here `acquirem` says so, and comes before the count.
-    let _m = acquirem();
     if s.nmspinning.load(Ordering::SeqCst) != 0
         || s.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_err()
     {
