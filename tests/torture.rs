@@ -87,8 +87,10 @@ fn an_idle_m_does_not_spin_on_a_busy_ps_timer_under_stealoff() {
 /// A core that hangs with its interrupts off is invisible to the ticks;
 /// the watchdog's NMI reaches it anyway. `PROG=wedge CPU=1` makes core 1
 /// spin for ever in its IPI handler (`selftest::wedged`); the watchdog's
-/// report must give that core's instruction pointer with interrupts off,
-/// and the host must name the function from the kernel's symbols.
+/// report must give that core's instruction pointer with interrupts off
+/// and, from a scan of its stack, the calls that led there (the IPI
+/// handler, `run_calls`), and the host must name them from the kernel's
+/// symbols.
 #[test]
 fn the_watchdog_names_where_a_core_with_interrupts_off_hangs() {
     let mut q = boot::Qemu::new(2).args(["PROG=wedge", "CPU=1"]);
@@ -96,9 +98,18 @@ fn the_watchdog_names_where_a_core_with_interrupts_off_hangs() {
     let c = q.run_captured().expect("run QEMU");
     let report = boot::symbols::symbolize(&c.serial, boot::kernel_elf());
     let core1 = report.lines().find(|l| l.trim_start().starts_with("core 1: rip=0x"));
+    // Below that line, the code addresses found on core 1's stack: the
+    // calls that led there (the IPI handler running the queued call).
+    let stack: Vec<&str> = report
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("core 1: rip=0x"))
+        .skip(1)
+        .take_while(|l| l.starts_with("    ? ret=0x"))
+        .collect();
     assert!(
         c.outcome == boot::Outcome::Failure
-            && core1.is_some_and(|l| l.contains(" if=0 in ") && l.contains("kernel::programs::selftest::wedged")),
+            && core1.is_some_and(|l| l.contains(" if=0 in ") && l.contains("kernel::programs::selftest::wedged"))
+            && ["smp::run_calls", "idt::ipi"].iter().all(|f| stack.iter().any(|l| l.contains(f))),
         "{}: {}\n{report}",
         q.describe(),
         c.outcome

@@ -1,5 +1,6 @@
 //! Names for the kernel's code addresses in what it printed: every
-//! `rip=0x...` of a console line (the watchdog's `core N: rip=...` samples,
+//! `rip=0x...` or `ret=0x...` of a console line (the watchdog's `core N:
+//! rip=...` samples and the return addresses found on each core's stack,
 //! a fault's report) gets the function it is in, with the functions
 //! inlined into it, and the source line, read from the kernel ELF's debug
 //! information (the ELF of the image that ran: [`kernel_elf`](crate::kernel_elf),
@@ -13,7 +14,7 @@ use std::process::Command;
 use crate::KERNEL_LOAD_OFFSET;
 
 /// `serial` with ` in FUNCTION (FILE:LINE)` after every kernel `rip=0x...`
-/// that the debug information of `elf` (the kernel that printed it) names;
+/// or `ret=0x...` that the debug information of `elf` (the kernel that printed it) names;
 /// unchanged where it names none, or if `addr2line` cannot be run.
 pub fn symbolize(serial: &str, elf: &Path) -> String {
     let addrs: Vec<u64> = serial.lines().filter_map(rip).collect();
@@ -33,9 +34,10 @@ pub fn symbolize(serial: &str, elf: &Path) -> String {
     out
 }
 
-/// The kernel address after `rip=0x` on `line`, if there is one.
+/// The kernel address after `rip=0x` or `ret=0x` on `line`, if there is
+/// one.
 fn rip(line: &str) -> Option<u64> {
-    let hex = line.split("rip=0x").nth(1)?;
+    let hex = line.split("rip=0x").nth(1).or_else(|| line.split("ret=0x").nth(1))?;
     let end = hex.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(hex.len());
     u64::from_str_radix(&hex[..end], 16).ok().filter(|&a| a >= KERNEL_LOAD_OFFSET)
 }
@@ -77,6 +79,7 @@ mod tests {
         assert_eq!(rip("  core 1: rip=0x100000ebeb2 rsp=0x280017a3e78 if=0"), Some(0x100000ebeb2));
         assert_eq!(rip("  core 0: rip=(this report, in sysmon's tick)"), None);
         assert_eq!(rip("rip=0x1234"), None);
+        assert_eq!(rip("    ? ret=0x100000ebeb2"), Some(0x100000ebeb2));
         assert_eq!(symbolize("no addresses\n", crate::kernel_elf()), "no addresses\n");
     }
 }

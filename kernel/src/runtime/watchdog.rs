@@ -89,7 +89,12 @@ fn report(s: &Sched, now: u64) {
     crate::println!("gmpos: watchdog: where each core is (NMI):");
     crate::println!("  core {}: rip=(this report, in sysmon's tick)", cpu::id());
     cpu::sample_others(SAMPLE_WAIT_NS, |c, sample| match sample {
-        Some(at) => crate::println!("  core {c}: rip={:#x} rsp={:#x} if={}", at.rip, at.rsp, at.interrupts as u32),
+        Some(at) => {
+            crate::println!("  core {c}: rip={:#x} rsp={:#x} if={}", at.rip, at.rsp, at.interrupts as u32);
+            for ret in at.rets {
+                crate::println!("    ? ret={ret:#x}");
+            }
+        }
         None => crate::println!("  core {c}: no answer to the NMI in {} ms", SAMPLE_WAIT_NS / 1_000_000),
     });
     crate::print!("{}", super::schedtrace::report(s, true));

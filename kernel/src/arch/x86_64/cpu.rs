@@ -5,7 +5,8 @@
 //! core's `Cpu` in one instruction without knowing where it lives.
 
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_queue::ArrayQueue;
 use x86_64::registers::control::{Cr4, Cr4Flags};
@@ -39,15 +40,21 @@ pub struct Cpu {
     sample: Sample,
 }
 
-/// A core's interrupted instruction and stack pointer and interrupt flag,
-/// as its NMI handler saw them: `generation` is the [`SAMPLE_GEN`] it answered,
-/// stored last (Release), after the other fields.
+/// Code addresses found on a sampled stack, at most.
+pub const SAMPLE_RETS: usize = 12;
+
+/// A core's interrupted instruction and stack pointer, interrupt flag and
+/// the code addresses on its stack, as its NMI handler saw them:
+/// `generation` is the [`SAMPLE_GEN`] it answered, stored last (Release),
+/// after the other fields.
 #[derive(Default)]
 struct Sample {
     generation: AtomicU64,
     rip: AtomicU64,
     rsp: AtomicU64,
     interrupts: AtomicBool,
+    rets: [AtomicU64; SAMPLE_RETS],
+    nrets: AtomicUsize,
 }
 
 /// What [`sample_others`] read of one core.
@@ -56,6 +63,12 @@ pub struct Sampled {
     pub rsp: u64,
     /// Whether the interrupted code had interrupts enabled.
     pub interrupts: bool,
+    /// The words on the stack, from `rsp` up to the end of its page, that
+    /// are addresses in the kernel's code, nearest first: the return
+    /// addresses of the calls that led to `rip`, and possibly stale ones
+    /// left by calls that have returned (a scan, as Linux prints `?`
+    /// frames when it has no frame pointers; the kernel has none).
+    pub rets: Vec<u64>,
 }
 
 /// The current sampling request (0: none yet). While it is non-zero, an
@@ -164,16 +177,44 @@ pub fn record_sample(rip: u64, rsp: u64, interrupts: bool) -> bool {
     s.rip.store(rip, Ordering::Relaxed);
     s.rsp.store(rsp, Ordering::Relaxed);
     s.interrupts.store(interrupts, Ordering::Relaxed);
+    s.nrets.store(scan_stack(rsp, &s.rets), Ordering::Relaxed);
     s.generation.store(generation, Ordering::Release);
     true
 }
 
+/// Stores in `rets` the words from `rsp` to the end of its page that are
+/// addresses in the kernel's code, nearest first; returns how many. Only
+/// that page is read: the interrupted code pushed to `rsp`, so it is
+/// mapped, while the pages above may be the end of the stack.
+fn scan_stack(rsp: u64, rets: &[AtomicU64]) -> usize {
+    unsafe extern "C" {
+        static __stext: u8;
+        static __etext: u8;
+    }
+    // Only the symbols' addresses are taken (`unwind.ld` defines them).
+    let code = (&raw const __stext) as u64..(&raw const __etext) as u64;
+    let mut n = 0;
+    let mut at = rsp & !7;
+    while at < (rsp | 0xfff) && n < rets.len() {
+        // SAFETY: `at` is in the page that holds the interrupted stack's
+        // top, which is mapped (see above), and 8-byte aligned.
+        let word = unsafe { core::ptr::read_volatile(at as *const u64) };
+        if code.contains(&word) {
+            rets[n].store(word, Ordering::Relaxed);
+            n += 1;
+        }
+        at += 8;
+    }
+    n
+}
+
 /// Where every other core is: sends them an NMI (delivered even with
 /// interrupts off) and waits up to `timeout_ns` for each to record its
-/// interrupted RIP, RSP and interrupt flag. Calls `each` with every core
-/// but this one, in id order, and what it recorded (`None`: no answer in
-/// time). The kernel is built without frame pointers, so there is no
-/// frame chain to walk: the RIP and RSP are all a sample has.
+/// interrupted RIP, RSP, interrupt flag and the code addresses on its
+/// stack. Calls `each` with every core but this one, in id order, and
+/// what it recorded (`None`: no answer in time). The kernel is built
+/// without frame pointers, so there is no frame chain to walk: the stack
+/// is scanned instead ([`Sampled::rets`]).
 pub fn sample_others(timeout_ns: u64, mut each: impl FnMut(usize, Option<Sampled>)) {
     let generation = SAMPLE_GEN.fetch_add(1, Ordering::AcqRel) + 1;
     let me = id();
@@ -195,6 +236,7 @@ pub fn sample_others(timeout_ns: u64, mut each: impl FnMut(usize, Option<Sampled
                 rip: s.rip.load(Ordering::Relaxed),
                 rsp: s.rsp.load(Ordering::Relaxed),
                 interrupts: s.interrupts.load(Ordering::Relaxed),
+                rets: s.rets[..s.nrets.load(Ordering::Relaxed)].iter().map(|r| r.load(Ordering::Relaxed)).collect(),
             }),
         );
     }
