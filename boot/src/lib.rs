@@ -97,8 +97,18 @@ impl Forward {
 /// A TCP port on 127.0.0.1 that is free right now (bound, then released),
 /// for forwarding to the guest.
 pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
+    let [port] = free_ports();
+    port
+}
+
+/// `N` different TCP ports on 127.0.0.1 that are free right now: all are
+/// bound before any is released (one at a time, the system may hand out
+/// the same port twice: a torture boot once got its echo and HTTP
+/// forwards on one port).
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: [std::net::TcpListener; N] =
+        std::array::from_fn(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"));
+    listeners.map(|l| l.local_addr().expect("local address").port())
 }
 
 /// The BIOS disk image built by `boot/build.rs`.

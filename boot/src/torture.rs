@@ -23,7 +23,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::rng::Rng;
-use crate::{Captured, ECHO_GUEST_PORT, Forward, HTTP_GUEST_PORT, Outcome, Qemu, free_port};
+use crate::{Captured, ECHO_GUEST_PORT, Forward, HTTP_GUEST_PORT, Outcome, Qemu, free_ports};
 
 /// Most vCPUs a boot gets (8 already means 4 vCPU threads per host core here).
 pub const MAX_SMP: u32 = 8;
@@ -200,7 +200,7 @@ pub fn run(seed: u64, duration: Duration, only: Option<u64>, mut progress: impl 
 /// clients against them while it runs. Public for the regression tests
 /// that boot one configuration.
 pub fn boot(config: &Config, image: &Path) -> (Captured, Result<Served, String>) {
-    let (echo_port, http_port) = (free_port(), free_port());
+    let [echo_port, http_port] = free_ports();
     let mut q = Qemu::new(config.smp).args(config.words());
     q.image = image.to_path_buf();
     q.timeout = Some(BOOT_TIMEOUT);
