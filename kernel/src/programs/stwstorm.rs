@@ -112,12 +112,18 @@ pub fn run(rounds: u64, ncpu: usize) -> Result<String, String> {
 /// chain holds its P until the slice ends. Under `asyncpreemptoff=1` it
 /// never would (gmpos has no preemption check at function calls, which Go
 /// keeps under that switch): the stopper and the resizer queued behind it
-/// would wait for ever. So there each goroutine yields before it spawns.
+/// would wait for ever. Under `fairnessoff=1` the chains starve the global
+/// queue, where the preempted stopper and `main` wait, for as long as they
+/// keep the local queue non-empty — for ever with one P and `runnextoff=1`
+/// (successors then go to the local queue): what that switch's demo shows,
+/// and what a `make torture` hour hit (`SEED=20261202 BOOT=1130`: the
+/// watchdog fired with `main` runnable for 30 s). So under either switch
+/// each goroutine yields, to the global queue, before it spawns.
 fn selfspawn(quit: Chan<()>, spawned: Arc<AtomicU64>, ended: Arc<AtomicU64>) {
     spawned.fetch_add(1, Ordering::Relaxed);
     runtime::go(move || {
         let go_on = Select::new().recv(&quit, |_, _| false).default(|| true).run();
-        if go_on && debug::off(Switch::AsyncPreempt) {
+        if go_on && (debug::off(Switch::AsyncPreempt) || debug::off(Switch::Fairness)) {
             runtime::gosched();
         }
         if go_on {
