@@ -86,30 +86,36 @@ fn an_idle_m_does_not_spin_on_a_busy_ps_timer_under_stealoff() {
 
 /// A core that hangs with its interrupts off is invisible to the ticks;
 /// the watchdog's NMI reaches it anyway. `PROG=wedge CPU=1` makes core 1
-/// spin for ever in its IPI handler (`selftest::wedged`); the watchdog's
-/// report must give that core's instruction pointer with interrupts off
-/// and, from a scan of its stack, the calls that led there (the IPI
-/// handler, `run_calls`), and the host must name them from the kernel's
-/// symbols.
+/// spin for ever in its IPI handler (`selftest::wedged`), which interrupted
+/// whatever core 1 was doing (the main goroutine, or its idle M halted).
+/// The watchdog's report must give that core's instruction pointer with
+/// interrupts off and, walked from there, its whole stack in order: the
+/// IPI handler running the queued call (`run_calls`, `idt::ipi`), then,
+/// through the interrupt's frame, the code it stopped, down to the bottom
+/// of that stack (a goroutine's `start_trampoline`, or the M's `ap_main`);
+/// the host must name them from the kernel's symbols.
 #[test]
-fn the_watchdog_names_where_a_core_with_interrupts_off_hangs() {
+fn the_watchdog_walks_the_stack_of_a_core_with_interrupts_off() {
     let mut q = boot::Qemu::new(2).args(["PROG=wedge", "CPU=1"]);
     q.timeout = Some(Duration::from_secs(120));
     let c = q.run_captured().expect("run QEMU");
     let report = boot::symbols::symbolize(&c.serial, boot::kernel_elf());
     let core1 = report.lines().find(|l| l.trim_start().starts_with("core 1: rip=0x"));
-    // Below that line, the code addresses found on core 1's stack: the
-    // calls that led there (the IPI handler running the queued call).
+    // Below that line, core 1's callers, innermost first.
     let stack: Vec<&str> = report
         .lines()
         .skip_while(|l| !l.trim_start().starts_with("core 1: rip=0x"))
         .skip(1)
-        .take_while(|l| l.starts_with("    ? ret=0x"))
+        .take_while(|l| l.starts_with("    ret=0x") || l.starts_with("    interrupted at rip=0x"))
         .collect();
+    let chain = ["in kernel::arch::x86_64::smp::run_calls ", "in kernel::arch::x86_64::idt::ipi ", "interrupted at rip="];
+    let mut at = stack.iter();
+    let bottom = stack.last().is_some_and(|l| l.contains("switch::start_trampoline ") || l.contains("in kernel::ap_main "));
     assert!(
         c.outcome == boot::Outcome::Failure
             && core1.is_some_and(|l| l.contains(" if=0 in ") && l.contains("kernel::programs::selftest::wedged"))
-            && ["smp::run_calls", "idt::ipi"].iter().all(|f| stack.iter().any(|l| l.contains(f))),
+            && chain.iter().all(|f| at.any(|l| l.contains(f)))
+            && bottom,
         "{}: {}\n{report}",
         q.describe(),
         c.outcome

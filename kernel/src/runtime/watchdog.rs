@@ -3,10 +3,10 @@
 //! (core 0's tick, an interrupt, so it runs even when no goroutine can)
 //! prints what it would take to find the hang — the stop-the-world state,
 //! every M and its core, where every other core is (its instruction and
-//! stack pointer and interrupt flag, sampled by an NMI, which reaches a
-//! core even with its interrupts off), scheddetail and a goroutine dump —
-//! and ends the run with a failure. The host names the function of each
-//! sampled instruction pointer from the kernel's symbols
+//! stack pointer, interrupt flag and the calls that led there, sampled by
+//! an NMI, which reaches a core even with its interrupts off), scheddetail
+//! and a goroutine dump — and ends the run with a failure. The host names
+//! the function of each sampled address from the kernel's symbols
 //! (`boot::symbols`). (Go's nearest is the runtime's "fatal error" dumps,
 //! which print every thread's stack; it has no progress watchdog.)
 
@@ -91,8 +91,9 @@ fn report(s: &Sched, now: u64) {
     cpu::sample_others(SAMPLE_WAIT_NS, |c, sample| match sample {
         Some(at) => {
             crate::println!("  core {c}: rip={:#x} rsp={:#x} if={}", at.rip, at.rsp, at.interrupts as u32);
-            for ret in at.rets {
-                crate::println!("    ? ret={ret:#x}");
+            // The first frame is `rip` itself.
+            for frame in at.stack.iter().skip(1) {
+                crate::println!("    {frame}");
             }
         }
         None => crate::println!("  core {c}: no answer to the NMI in {} ms", SAMPLE_WAIT_NS / 1_000_000),
