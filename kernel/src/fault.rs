@@ -65,11 +65,13 @@ pub fn exception(f: Fault) -> ! {
     }
     // The faulting code's callers (the first frame is `rip` itself).
     let mut first = true;
-    unwind::walk(f.rip, f.rsp, 16, |frame| {
+    if unwind::walk(f.rip, f.rsp, 16, |frame| {
         if !core::mem::take(&mut first) {
             print_emergency(format_args!("    {frame}\n"));
         }
-    });
+    }) {
+        print_emergency(format_args!("    {}\n", unwind::ELIDED));
+    }
     qemu::exit(qemu::ExitCode::Failure)
 }
 

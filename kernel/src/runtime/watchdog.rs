@@ -13,7 +13,7 @@
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::sched::Sched;
-use crate::arch::cpu;
+use crate::arch::{cpu, unwind};
 use crate::arch::qemu::{self, ExitCode};
 use crate::arch::time::nanotime;
 
@@ -94,6 +94,9 @@ fn report(s: &Sched, now: u64) {
             // The first frame is `rip` itself.
             for frame in at.stack.iter().skip(1) {
                 crate::println!("    {frame}");
+            }
+            if at.elided {
+                crate::println!("    {}", unwind::ELIDED);
             }
         }
         None => crate::println!("  core {c}: no answer to the NMI in {} ms", SAMPLE_WAIT_NS / 1_000_000),

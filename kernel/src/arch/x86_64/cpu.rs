@@ -59,6 +59,8 @@ struct Sample {
     npcs: AtomicUsize,
     /// Bit `i`: `pcs[i]` is an interrupted instruction.
     interrupted: AtomicU32,
+    /// The stack goes on past `pcs`.
+    elided: AtomicBool,
 }
 
 /// What [`sample_others`] read of one core.
@@ -69,6 +71,8 @@ pub struct Sampled {
     pub interrupts: bool,
     /// Its stack, innermost first, from `rip` itself.
     pub stack: Vec<Frame>,
+    /// Whether the stack goes on past `stack`.
+    pub elided: bool,
 }
 
 /// The current sampling request (0: none yet). While it is non-zero, an
@@ -179,13 +183,14 @@ pub fn record_sample(rip: u64, rsp: u64, interrupts: bool) -> bool {
     s.rsp.store(rsp, Ordering::Relaxed);
     s.interrupts.store(interrupts, Ordering::Relaxed);
     let (mut n, mut interrupted) = (0, 0);
-    super::unwind::walk(rip, rsp, SAMPLE_FRAMES, |frame| {
+    let elided = super::unwind::walk(rip, rsp, SAMPLE_FRAMES, |frame| {
         s.pcs[n].store(frame.pc, Ordering::Relaxed);
         interrupted |= (frame.interrupted as u32) << n;
         n += 1;
     });
     s.npcs.store(n, Ordering::Relaxed);
     s.interrupted.store(interrupted, Ordering::Relaxed);
+    s.elided.store(elided, Ordering::Relaxed);
     s.generation.store(generation, Ordering::Release);
     true
 }
@@ -221,6 +226,7 @@ pub fn sample_others(timeout_ns: u64, mut each: impl FnMut(usize, Option<Sampled
                     let pcs = s.pcs[..s.npcs.load(Ordering::Relaxed)].iter().enumerate();
                     pcs.map(|(i, pc)| Frame { pc: pc.load(Ordering::Relaxed), interrupted: interrupted & (1 << i) != 0 }).collect()
                 },
+                elided: s.elided.load(Ordering::Relaxed),
             }),
         );
     }

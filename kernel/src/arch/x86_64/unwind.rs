@@ -93,20 +93,26 @@ impl core::fmt::Display for Frame {
 
 /// Walks the stack of the code interrupted at `rip` with stack pointer
 /// `rsp`: calls `each` with that instruction's frame and then each
-/// caller's, innermost first, at most `max` times.
-pub fn walk(rip: u64, rsp: u64, max: usize, mut each: impl FnMut(Frame)) {
+/// caller's, innermost first, at most `max` times. Returns whether the
+/// stack goes on past the last frame given (the walk stopped at `max`).
+pub fn walk(rip: u64, rsp: u64, max: usize, mut each: impl FnMut(Frame)) -> bool {
     let mut regs = Regs { pc: rip, interrupted: true, rsp, rbp: None };
     for _ in 0..max {
         if !code().contains(&regs.pc) {
-            return;
+            return false;
         }
         each(Frame { pc: regs.pc, interrupted: regs.interrupted });
         match step(&regs) {
             Some(caller) => regs = caller,
-            None => return,
+            None => return false,
         }
     }
+    code().contains(&regs.pc)
 }
+
+/// What a report prints where it stops walking a stack that goes on
+/// (Go's traceback prints the same at its limit).
+pub const ELIDED: &str = "...additional frames elided...";
 
 /// The kernel's code (`unwind.ld` defines the symbols).
 fn code() -> core::ops::Range<u64> {
