@@ -122,6 +122,26 @@ fn the_watchdog_walks_the_stack_of_a_core_with_interrupts_off() {
     );
 }
 
+/// The walk at arbitrary instructions: `PROG=nmiwalk` samples every other
+/// core by NMI while goroutines grow stacks by page faults, yield and
+/// sleep. No walk may fault or hang the kernel, every core must answer,
+/// and the walks must find callers (with the walk cut to the interrupted
+/// instruction, the mean is 1.00 and the test fails).
+#[test]
+fn stacks_walked_by_nmi_at_any_instruction() {
+    for smp in [2, 4] {
+        let q = boot::Qemu::new(smp).args(["PROG=nmiwalk", "N=300"]);
+        let c = q.run_captured().expect("run QEMU");
+        assert!(
+            c.outcome == boot::Outcome::Success && c.serial.lines().any(|l| l.starts_with(&format!("nmiwalk: samples={} answered={0} ", 300 * (smp - 1)))),
+            "{}: {}\n{}",
+            q.describe(),
+            c.outcome,
+            c.serial
+        );
+    }
+}
+
 /// The runner's view when even core 0's tick is gone: QEMU's monitor gives
 /// every vCPU's instruction pointer, which the host names. `PROG=wedge
 /// CPU=1` keeps core 1 spinning with interrupts off; before the kernel's

@@ -10,6 +10,7 @@
 //! (`boot::symbols`). (Go's nearest is the runtime's "fatal error" dumps,
 //! which print every thread's stack; it has no progress watchdog.)
 
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::sched::Sched;
@@ -87,21 +88,36 @@ fn report(s: &Sched, now: u64) {
         );
     }
     crate::println!("gmpos: watchdog: where each core is (NMI):");
-    crate::println!("  core {}: rip=(this report, in sysmon's tick)", cpu::id());
+    // This core is in sysmon's tick: its own stack, walked down through
+    // the tick's interrupt frame, gives what the tick interrupted.
+    let mut here = Vec::new();
+    let elided = unwind::walk_here(32, |frame| here.push(frame));
+    match here.iter().skip(1).position(|frame| frame.interrupted) {
+        Some(i) => {
+            crate::println!("  core {}: rip={:#x} (interrupted by the tick that reports this)", cpu::id(), here[i + 1].pc);
+            print_stack(&here[i + 2..], elided);
+        }
+        None => crate::println!("  core {}: rip=(this report, in sysmon's tick)", cpu::id()),
+    }
     cpu::sample_others(SAMPLE_WAIT_NS, |c, sample| match sample {
         Some(at) => {
             crate::println!("  core {c}: rip={:#x} rsp={:#x} if={}", at.rip, at.rsp, at.interrupts as u32);
             // The first frame is `rip` itself.
-            for frame in at.stack.iter().skip(1) {
-                crate::println!("    {frame}");
-            }
-            if at.elided {
-                crate::println!("    {}", unwind::ELIDED);
-            }
+            print_stack(at.stack.get(1..).unwrap_or_default(), at.elided);
         }
         None => crate::println!("  core {c}: no answer to the NMI in {} ms", SAMPLE_WAIT_NS / 1_000_000),
     });
     crate::print!("{}", super::schedtrace::report(s, true));
     crate::print!("{}", super::traceback::goroutine_dump());
     qemu::exit(ExitCode::Failure);
+}
+
+/// The frames below a core's `rip=` line, and whether the stack goes on.
+fn print_stack(frames: &[unwind::Frame], elided: bool) {
+    for frame in frames {
+        crate::println!("    {frame}");
+    }
+    if elided {
+        crate::println!("    {}", unwind::ELIDED);
+    }
 }

@@ -1,5 +1,6 @@
-//! Walks an interrupted core's stack for the watchdog: from the instruction
-//! and stack pointer its NMI saw, up through the functions that called it.
+//! Walks an interrupted core's stack for the watchdog and the fault
+//! report: from the instruction and stack pointer its NMI (or the fault)
+//! saw, up through the functions that called it.
 //!
 //! The kernel has no frame pointers, so the walk follows the frame
 //! descriptions the compiler emits for every function (`.eh_frame`, found
@@ -110,6 +111,19 @@ pub fn walk(rip: u64, rsp: u64, max: usize, mut each: impl FnMut(Frame)) -> bool
     code().contains(&regs.pc)
 }
 
+/// Walks the caller's own stack, as [`walk`] does an interrupted one,
+/// starting in this function: through the interrupt frame of a handler
+/// that called it, down into the code that the interrupt stopped.
+#[inline(never)]
+pub fn walk_here(max: usize, each: impl FnMut(Frame)) -> bool {
+    let (rip, rsp): (u64, u64);
+    // SAFETY: reads this instruction's address and the stack pointer at
+    // it, which is what the frame description of that address is
+    // relative to; nothing is written.
+    unsafe { core::arch::asm!("lea {}, [rip]", "mov {}, rsp", out(reg) rip, out(reg) rsp, options(nomem, nostack, preserves_flags)) };
+    walk(rip, rsp, max, each)
+}
+
 /// What a report prints where it stops walking a stack that goes on
 /// (Go's traceback prints the same at its limit).
 pub const ELIDED: &str = "...additional frames elided...";
@@ -147,8 +161,10 @@ fn step(regs: &Regs) -> Option<Regs> {
         // Every function's description starts with CFA = RSP + 8, so the
         // CPU's frame starts 8 below the CFA: [error code,] RIP, CS,
         // RFLAGS, RSP, SS.
-        let frame = cfa - 8 + if error_code { 8 } else { 0 };
-        return Some(Regs { pc: read(frame)?, interrupted: true, rsp: read(frame + 24)?, rbp });
+        // (Wrapping: the kernel checks overflow, and a wrong CFA must end
+        // the walk at `read`, not panic in an NMI.)
+        let frame = cfa.wrapping_sub(8).wrapping_add(if error_code { 8 } else { 0 });
+        return Some(Regs { pc: read(frame)?, interrupted: true, rsp: read(frame.wrapping_add(24))?, rbp });
     }
     let pc = saved(X86_64::RA)?;
     // Each caller's frame lies above its callee's on the same stack.
