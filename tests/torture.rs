@@ -93,7 +93,9 @@ fn an_idle_m_does_not_spin_on_a_busy_ps_timer_under_stealoff() {
 /// IPI handler running the queued call (`run_calls`, `idt::ipi`), then,
 /// through the interrupt's frame, the code it stopped, down to the bottom
 /// of that stack (a goroutine's `start_trampoline`, or the M's `ap_main`);
-/// the host must name them from the kernel's symbols.
+/// the host must name them from the kernel's symbols. Core 0, where the
+/// report runs in the tick, must give what that tick interrupted, walked
+/// through the tick's own interrupt frame.
 #[test]
 fn the_watchdog_walks_the_stack_of_a_core_with_interrupts_off() {
     let mut q = boot::Qemu::new(2).args(["PROG=wedge", "CPU=1"]);
@@ -111,11 +113,13 @@ fn the_watchdog_walks_the_stack_of_a_core_with_interrupts_off() {
     let chain = ["in kernel::arch::x86_64::smp::run_calls ", "in kernel::arch::x86_64::idt::ipi ", "interrupted at rip="];
     let mut at = stack.iter();
     let bottom = stack.last().is_some_and(|l| l.contains("switch::start_trampoline ") || l.contains("in kernel::ap_main "));
+    let core0 = report.lines().find(|l| l.trim_start().starts_with("core 0: rip="));
     assert!(
         c.outcome == boot::Outcome::Failure
             && core1.is_some_and(|l| l.contains(" if=0 in ") && l.contains("kernel::programs::selftest::wedged"))
             && chain.iter().all(|f| at.any(|l| l.contains(f)))
-            && bottom,
+            && bottom
+            && core0.is_some_and(|l| l.contains("(interrupted by the tick that reports this) in ")),
         "{}: {}\n{report}",
         q.describe(),
         c.outcome
