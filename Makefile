@@ -44,7 +44,7 @@ build_bin = exe=$$($(CARGO) build -p boot --bin $(1) --message-format=json-rende
 GMPOS_RUN = $(call build_bin,gmpos-run) && "$$exe"
 
 .DEFAULT_GOAL := help
-.PHONY: help run trace test fuzz torture loom gdb image deps toolchain qemu chromium clean bench bench-scale bench-peers bench-profile bench-idle bench-net
+.PHONY: help run trace symbolize test fuzz torture loom gdb image deps toolchain qemu chromium clean bench bench-scale bench-peers bench-profile bench-idle bench-net
 
 help:
 	@echo 'gmpos: Go'"'"'s GMP scheduler as an x86_64 kernel, run in QEMU.'
@@ -52,6 +52,8 @@ help:
 	@echo 'Targets (each installs what it needs first):'
 	@echo '  make run     boot the kernel, serial console on this terminal (Ctrl-A X quits)'
 	@echo '  make trace   run with an execution trace: target/trace/PROG.json (Perfetto) and PROG.svg'
+	@echo '  make symbolize < FILE  print a saved run'"'"'s output with its code addresses named'
+	@echo '               (the watchdog'"'"'s and a fault'"'"'s stacks: function and source line)'
 	@echo '  make test    build everything and run all tests (host unit tests and QEMU boots)'
 	@echo '  make fuzz    fuzz the command line and HTTP parsers (FUZZ_CASES per property) and the'
 	@echo '               servers in QEMU (FUZZ_ROUNDS; FUZZ_SEED=N replays a run)'
@@ -109,6 +111,10 @@ run: deps
 # The trace leaves the VM on COM2; gmpos-run turns it into JSON and SVG.
 trace: deps
 	@$(GMPOS_RUN) $(RUN_FLAGS) --trace target/trace $(KERNEL_WORDS)
+
+# Names the rip=/ret= addresses of a saved run's output (standard input).
+symbolize: deps
+	@$(GMPOS_RUN) --symbolize
 
 gdb: deps
 	@$(GMPOS_RUN) $(RUN_FLAGS) --timeout 0 --gdb $(KERNEL_WORDS)

@@ -47,6 +47,9 @@ fn heap_survives_concurrent_stress() {
     expect_line(&c, "heap: goroutines=16 ops=320000");
 }
 
+/// The report names the faulting address and instruction, and below them
+/// the calls that led there, walked from the fault's frame: the fault is
+/// in a function core 2's IPI handler ran (`run_calls`, `idt::ipi`).
 #[test]
 fn page_fault_on_an_application_processor_is_reported() {
     let c = boot(4, &["PROG=fault", "CPU=2"]);
@@ -54,6 +57,10 @@ fn page_fault_on_an_application_processor_is_reported() {
     let line = expect_line(&c, "EXCEPTION on cpu 2: page fault");
     assert!(line.contains("cr2=0xdeadbeef000"), "the report names the address: {line:?}");
     assert!(line.contains("rip="), "the report names the instruction: {line:?}");
+    let report = boot::symbols::symbolize(&c.serial, boot::kernel_elf());
+    let mut stack = report.lines().skip_while(|l| !l.starts_with("EXCEPTION on cpu 2")).skip(1).take_while(|l| l.starts_with("    "));
+    let chain = ["in kernel::arch::x86_64::smp::run_calls ", "in kernel::arch::x86_64::idt::ipi "];
+    assert!(chain.iter().all(|f| stack.any(|l| l.starts_with("    ret=0x") && l.contains(f))), "the report walks the stack:\n{report}");
 }
 
 #[test]

@@ -37,6 +37,8 @@ fn guard_page_overflow_is_named_after_many_faults() {
     let announced = expect_line(&c, "overflow: goroutine ");
     let goid: u64 = announced["overflow: goroutine ".len()..].split(' ').next().unwrap().parse().unwrap();
     expect_line(&c, &format!("fatal error: goroutine {goid} stack overflow"));
+    // Below it, the overflowing recursion's frames, cut as Go cuts them.
+    expect_line(&c, "    ...additional frames elided...");
 }
 
 #[test]

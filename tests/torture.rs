@@ -86,34 +86,64 @@ fn an_idle_m_does_not_spin_on_a_busy_ps_timer_under_stealoff() {
 
 /// A core that hangs with its interrupts off is invisible to the ticks;
 /// the watchdog's NMI reaches it anyway. `PROG=wedge CPU=1` makes core 1
-/// spin for ever in its IPI handler (`selftest::wedged`); the watchdog's
-/// report must give that core's instruction pointer with interrupts off
-/// and, from a scan of its stack, the calls that led there (the IPI
-/// handler, `run_calls`), and the host must name them from the kernel's
-/// symbols.
+/// spin for ever in its IPI handler (`selftest::wedged`), which interrupted
+/// whatever core 1 was doing (the main goroutine, or its idle M halted).
+/// The watchdog's report must give that core's instruction pointer with
+/// interrupts off and, walked from there, its whole stack in order: the
+/// IPI handler running the queued call (`run_calls`, `idt::ipi`), then,
+/// through the interrupt's frame, the code it stopped, down to the bottom
+/// of that stack (a goroutine's `start_trampoline`, or the M's `ap_main`);
+/// the host must name them from the kernel's symbols. Core 0, where the
+/// report runs in the tick, must give what that tick interrupted, walked
+/// through the tick's own interrupt frame.
 #[test]
-fn the_watchdog_names_where_a_core_with_interrupts_off_hangs() {
+fn the_watchdog_walks_the_stack_of_a_core_with_interrupts_off() {
     let mut q = boot::Qemu::new(2).args(["PROG=wedge", "CPU=1"]);
     q.timeout = Some(Duration::from_secs(120));
     let c = q.run_captured().expect("run QEMU");
     let report = boot::symbols::symbolize(&c.serial, boot::kernel_elf());
     let core1 = report.lines().find(|l| l.trim_start().starts_with("core 1: rip=0x"));
-    // Below that line, the code addresses found on core 1's stack: the
-    // calls that led there (the IPI handler running the queued call).
+    // Below that line, core 1's callers, innermost first.
     let stack: Vec<&str> = report
         .lines()
         .skip_while(|l| !l.trim_start().starts_with("core 1: rip=0x"))
         .skip(1)
-        .take_while(|l| l.starts_with("    ? ret=0x"))
+        .take_while(|l| l.starts_with("    ret=0x") || l.starts_with("    interrupted at rip=0x"))
         .collect();
+    let chain = ["in kernel::arch::x86_64::smp::run_calls ", "in kernel::arch::x86_64::idt::ipi ", "interrupted at rip="];
+    let mut at = stack.iter();
+    let bottom = stack.last().is_some_and(|l| l.contains("switch::start_trampoline ") || l.contains("in kernel::ap_main "));
+    let core0 = report.lines().find(|l| l.trim_start().starts_with("core 0: rip="));
     assert!(
         c.outcome == boot::Outcome::Failure
             && core1.is_some_and(|l| l.contains(" if=0 in ") && l.contains("kernel::programs::selftest::wedged"))
-            && ["smp::run_calls", "idt::ipi"].iter().all(|f| stack.iter().any(|l| l.contains(f))),
+            && chain.iter().all(|f| at.any(|l| l.contains(f)))
+            && bottom
+            && core0.is_some_and(|l| l.contains("(interrupted by the tick that reports this) in ")),
         "{}: {}\n{report}",
         q.describe(),
         c.outcome
     );
+}
+
+/// The walk at arbitrary instructions: `PROG=nmiwalk` samples every other
+/// core by NMI while goroutines grow stacks by page faults, yield and
+/// sleep. No walk may fault or hang the kernel, every core must answer,
+/// and the walks must find callers (with the walk cut to the interrupted
+/// instruction, the mean is 1.00 and the test fails).
+#[test]
+fn stacks_walked_by_nmi_at_any_instruction() {
+    for smp in [2, 4] {
+        let q = boot::Qemu::new(smp).args(["PROG=nmiwalk", "N=300"]);
+        let c = q.run_captured().expect("run QEMU");
+        assert!(
+            c.outcome == boot::Outcome::Success && c.serial.lines().any(|l| l.starts_with(&format!("nmiwalk: samples={} answered={0} ", 300 * (smp - 1)))),
+            "{}: {}\n{}",
+            q.describe(),
+            c.outcome,
+            c.serial
+        );
+    }
 }
 
 /// The runner's view when even core 0's tick is gone: QEMU's monitor gives

@@ -33,6 +33,9 @@ Options:
   --print-cmd       print the QEMU command line and exit
   --print-image     print the path of the BIOS disk image and exit
   --print-symbols   print the gdb command that loads the kernel's symbols and exit
+  --symbolize       read what a run printed on standard input and print it
+                    with every rip=0x... and ret=0x... named (function and
+                    source line) from the kernel's symbols, then exit
   -h, --help        print this help and exit
 
 Kernel arguments are KEY=VALUE words, passed to the kernel as they are:
@@ -50,6 +53,7 @@ enum Action {
     PrintCmd,
     PrintImage,
     PrintSymbols,
+    Symbolize,
     Help,
 }
 
@@ -61,6 +65,15 @@ fn main() -> ExitCode {
         }
         Ok((Action::PrintSymbols, _)) => {
             println!("{}", boot::gdb_symbols());
+            ExitCode::SUCCESS
+        }
+        Ok((Action::Symbolize, _)) => {
+            let mut text = String::new();
+            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+                eprintln!("gmpos-run: --symbolize: cannot read standard input: {e}");
+                return ExitCode::FAILURE;
+            }
+            print!("{}", boot::symbols::symbolize(&text, boot::kernel_elf()));
             ExitCode::SUCCESS
         }
         Ok((Action::PrintImage, _)) => {
@@ -109,6 +122,7 @@ fn run(q: &Qemu) -> ExitCode {
         }
         Ok(outcome) => {
             eprintln!("gmpos-run: {outcome}");
+            eprintln!("gmpos-run: to name the code addresses of a report, save the output and run `make symbolize < FILE`");
             ExitCode::FAILURE
         }
         Err(e @ RunError::Invalid(_)) => {
@@ -190,7 +204,8 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<(Action, Qemu), String> {
                 }
             },
             "--trace" => trace_dir = Some(PathBuf::from(value("--trace")?)),
-            "--icount" | "--gdb" | "--print-cmd" | "--print-image" | "--print-symbols" | "--help" | "-h" | "--"
+            "--icount" | "--gdb" | "--print-cmd" | "--print-image" | "--print-symbols" | "--symbolize" | "--help"
+            | "-h" | "--"
                 if inline.is_some() =>
             {
                 return Err(format!("{flag} takes no value"));
@@ -200,6 +215,7 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<(Action, Qemu), String> {
             "--print-cmd" => action = Action::PrintCmd,
             "--print-image" => action = Action::PrintImage,
             "--print-symbols" => action = Action::PrintSymbols,
+            "--symbolize" => action = Action::Symbolize,
             "--help" | "-h" => return Ok((Action::Help, q)),
             "--" => only_words = true,
             _ => return Err(format!("unknown option {arg:?}")),

@@ -6,7 +6,7 @@
 use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::arch::{apic, cpu, qemu};
+use crate::arch::{apic, cpu, qemu, unwind};
 use crate::drivers::serial::print_emergency;
 
 /// A CPU exception, as the interrupt handler saw it.
@@ -62,6 +62,15 @@ pub fn exception(f: Fault) -> ! {
             print_emergency(format_args!(" cr2={cr2:#x}"));
         }
         print_emergency(format_args!("\n"));
+    }
+    // The faulting code's callers (the first frame is `rip` itself).
+    let mut first = true;
+    if unwind::walk(f.rip, f.rsp, 16, |frame| {
+        if !core::mem::take(&mut first) {
+            print_emergency(format_args!("    {frame}\n"));
+        }
+    }) {
+        print_emergency(format_args!("    {}\n", unwind::ELIDED));
     }
     qemu::exit(qemu::ExitCode::Failure)
 }

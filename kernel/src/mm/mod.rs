@@ -15,6 +15,8 @@ pub mod heap;
 mod pte;
 pub mod stack;
 
+pub use pte::mapped;
+
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use bootloader_api::info::{MemoryRegionKind, MemoryRegions};

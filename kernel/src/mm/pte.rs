@@ -71,6 +71,29 @@ pub(super) fn leaf(addr: VirtAddr) -> Option<&'static AtomicU64> {
     Some(&l1[usize::from(addr.p1_index())])
 }
 
+/// Whether `addr` is mapped: a walk of the page table that reads each
+/// entry once and changes nothing, so an NMI handler may use it (the
+/// watchdog's unwinder checks each stack word before reading it). Any
+/// region is walked, 2 MiB and 1 GiB pages included; an entry another
+/// core edits meanwhile is read either before or after the edit.
+pub fn mapped(addr: VirtAddr) -> bool {
+    let (l4, _) = x86_64::registers::control::Cr3::read();
+    let mut table = table_at(l4.start_address().as_u64());
+    let indices = [addr.p4_index(), addr.p3_index(), addr.p2_index(), addr.p1_index()];
+    for (level, index) in indices.into_iter().enumerate() {
+        let entry = table[usize::from(index)].load(Ordering::Acquire);
+        if entry & Flags::PRESENT.bits() == 0 {
+            return false;
+        }
+        // Levels 3 and 2 (indices 1 and 2) may map a huge page directly.
+        if level == 3 || (level > 0 && entry & Flags::HUGE_PAGE.bits() != 0) {
+            return true;
+        }
+        table = table_at(entry);
+    }
+    unreachable!("the level-1 entry ends the walk")
+}
+
 /// Maps the page whose leaf entry is `pte` to `frame`: writable, not executable.
 pub(super) fn set(pte: &AtomicU64, frame: PhysFrame) {
     let flags = Flags::PRESENT | Flags::WRITABLE | Flags::NO_EXECUTE;

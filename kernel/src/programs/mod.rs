@@ -17,6 +17,7 @@ mod gosync;
 mod hog;
 mod million;
 mod nilchan;
+mod nmiwalk;
 mod order;
 pub mod http;
 pub mod httpd;
@@ -103,6 +104,7 @@ pub static PROGRAMS: &[Program] = &[
     Program { name: "panic", about: "self-test: a panic on core CPU (default 1)", main: selftest::panic },
     Program { name: "wedge", about: "self-test: core CPU (default 1) hangs with interrupts off; the watchdog names where", main: selftest::wedge },
     Program { name: "lostirq", about: "self-test: a tick whose delivery faults on a stack page is raised again", main: selftest::lostirq },
+    Program { name: "nmiwalk", about: "self-test: every core's stack walked by NMI N times (default 1000) while goroutines run", main: nmiwalk::main },
     Program { name: "overflow", about: "self-test: a goroutine overflows its stack", main: selftest::overflow },
 ];
 

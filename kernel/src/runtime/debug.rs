@@ -34,7 +34,7 @@ pub enum Switch {
 /// Every switch: its `GODEBUG` key (Go's own where Go has one) and what
 /// turning it off does.
 pub const SWITCHES: &[(Switch, &str, &str)] = &[
-    (Switch::AsyncPreempt, "asyncpreemptoff", "1: no tick-driven preemption; a G runs until it blocks or yields (as in Go)"),
+    (Switch::AsyncPreempt, "asyncpreemptoff", "1: no tick-driven preemption; a G runs until it blocks or yields (Go still preempts at calls)"),
     (Switch::Steal, "stealoff", "1: idle Ps never take Gs from other Ps' run queues"),
     (Switch::Runnext, "runnextoff", "1: a readied or new G goes to the tail of its P's queue, not runnext"),
     (Switch::Fairness, "fairnessoff", "1: no look at the global queue every 61st schedtick"),

@@ -3,17 +3,18 @@
 //! (core 0's tick, an interrupt, so it runs even when no goroutine can)
 //! prints what it would take to find the hang — the stop-the-world state,
 //! every M and its core, where every other core is (its instruction and
-//! stack pointer and interrupt flag, sampled by an NMI, which reaches a
-//! core even with its interrupts off), scheddetail and a goroutine dump —
-//! and ends the run with a failure. The host names the function of each
-//! sampled instruction pointer from the kernel's symbols
+//! stack pointer, interrupt flag and the calls that led there, sampled by
+//! an NMI, which reaches a core even with its interrupts off), scheddetail
+//! and a goroutine dump — and ends the run with a failure. The host names
+//! the function of each sampled address from the kernel's symbols
 //! (`boot::symbols`). (Go's nearest is the runtime's "fatal error" dumps,
 //! which print every thread's stack; it has no progress watchdog.)
 
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::sched::Sched;
-use crate::arch::cpu;
+use crate::arch::{cpu, unwind};
 use crate::arch::qemu::{self, ExitCode};
 use crate::arch::time::nanotime;
 
@@ -87,17 +88,36 @@ fn report(s: &Sched, now: u64) {
         );
     }
     crate::println!("gmpos: watchdog: where each core is (NMI):");
-    crate::println!("  core {}: rip=(this report, in sysmon's tick)", cpu::id());
+    // This core is in sysmon's tick: its own stack, walked down through
+    // the tick's interrupt frame, gives what the tick interrupted.
+    let mut here = Vec::new();
+    let elided = unwind::walk_here(32, |frame| here.push(frame));
+    match here.iter().skip(1).position(|frame| frame.interrupted) {
+        Some(i) => {
+            crate::println!("  core {}: rip={:#x} (interrupted by the tick that reports this)", cpu::id(), here[i + 1].pc);
+            print_stack(&here[i + 2..], elided);
+        }
+        None => crate::println!("  core {}: rip=(this report, in sysmon's tick)", cpu::id()),
+    }
     cpu::sample_others(SAMPLE_WAIT_NS, |c, sample| match sample {
         Some(at) => {
             crate::println!("  core {c}: rip={:#x} rsp={:#x} if={}", at.rip, at.rsp, at.interrupts as u32);
-            for ret in at.rets {
-                crate::println!("    ? ret={ret:#x}");
-            }
+            // The first frame is `rip` itself.
+            print_stack(at.stack.get(1..).unwrap_or_default(), at.elided);
         }
         None => crate::println!("  core {c}: no answer to the NMI in {} ms", SAMPLE_WAIT_NS / 1_000_000),
     });
     crate::print!("{}", super::schedtrace::report(s, true));
     crate::print!("{}", super::traceback::goroutine_dump());
     qemu::exit(ExitCode::Failure);
+}
+
+/// The frames below a core's `rip=` line, and whether the stack goes on.
+fn print_stack(frames: &[unwind::Frame], elided: bool) {
+    for frame in frames {
+        crate::println!("    {frame}");
+    }
+    if elided {
+        crate::println!("    {}", unwind::ELIDED);
+    }
 }

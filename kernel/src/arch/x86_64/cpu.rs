@@ -13,6 +13,8 @@ use x86_64::registers::control::{Cr4, Cr4Flags};
 use x86_64::registers::model_specific::GsBase;
 use x86_64::VirtAddr;
 
+use super::unwind::Frame;
+
 /// The most cores gmpos runs on: the scheduler keeps its idle Ps and Ms as
 /// one 64-bit mask each. A machine with more is refused at boot (`kmain`),
 /// not run on some of its cores.
@@ -40,21 +42,25 @@ pub struct Cpu {
     sample: Sample,
 }
 
-/// Code addresses found on a sampled stack, at most.
-pub const SAMPLE_RETS: usize = 12;
+/// Functions of a sampled stack, at most (one bit each in
+/// [`Sample::interrupted`]).
+const SAMPLE_FRAMES: usize = 16;
 
 /// A core's interrupted instruction and stack pointer, interrupt flag and
-/// the code addresses on its stack, as its NMI handler saw them:
-/// `generation` is the [`SAMPLE_GEN`] it answered, stored last (Release),
-/// after the other fields.
+/// stack, as its NMI handler saw them: `generation` is the [`SAMPLE_GEN`]
+/// it answered, stored last (Release), after the other fields.
 #[derive(Default)]
 struct Sample {
     generation: AtomicU64,
     rip: AtomicU64,
     rsp: AtomicU64,
     interrupts: AtomicBool,
-    rets: [AtomicU64; SAMPLE_RETS],
-    nrets: AtomicUsize,
+    pcs: [AtomicU64; SAMPLE_FRAMES],
+    npcs: AtomicUsize,
+    /// Bit `i`: `pcs[i]` is an interrupted instruction.
+    interrupted: AtomicU32,
+    /// The stack goes on past `pcs`.
+    elided: AtomicBool,
 }
 
 /// What [`sample_others`] read of one core.
@@ -63,12 +69,10 @@ pub struct Sampled {
     pub rsp: u64,
     /// Whether the interrupted code had interrupts enabled.
     pub interrupts: bool,
-    /// The words on the stack, from `rsp` up to the end of its page, that
-    /// are addresses in the kernel's code, nearest first: the return
-    /// addresses of the calls that led to `rip`, and possibly stale ones
-    /// left by calls that have returned (a scan, as Linux prints `?`
-    /// frames when it has no frame pointers; the kernel has none).
-    pub rets: Vec<u64>,
+    /// Its stack, innermost first, from `rip` itself.
+    pub stack: Vec<Frame>,
+    /// Whether the stack goes on past `stack`.
+    pub elided: bool,
 }
 
 /// The current sampling request (0: none yet). While it is non-zero, an
@@ -166,8 +170,9 @@ pub fn get(id: usize) -> Option<&'static Cpu> {
 }
 
 /// From the NMI handler: if a sample was asked for ([`sample_others`]),
-/// records where this core was interrupted and returns true. Touches only
-/// this core's `Cpu`: safe in an NMI, which can come at any instruction.
+/// records where this core was interrupted and returns true. Writes only
+/// this core's `Cpu` and takes no lock (the stack walk only reads): safe
+/// in an NMI, which can come at any instruction.
 pub fn record_sample(rip: u64, rsp: u64, interrupts: bool) -> bool {
     let generation = SAMPLE_GEN.load(Ordering::Acquire);
     if generation == 0 {
@@ -177,44 +182,24 @@ pub fn record_sample(rip: u64, rsp: u64, interrupts: bool) -> bool {
     s.rip.store(rip, Ordering::Relaxed);
     s.rsp.store(rsp, Ordering::Relaxed);
     s.interrupts.store(interrupts, Ordering::Relaxed);
-    s.nrets.store(scan_stack(rsp, &s.rets), Ordering::Relaxed);
+    let (mut n, mut interrupted) = (0, 0);
+    let elided = super::unwind::walk(rip, rsp, SAMPLE_FRAMES, |frame| {
+        s.pcs[n].store(frame.pc, Ordering::Relaxed);
+        interrupted |= (frame.interrupted as u32) << n;
+        n += 1;
+    });
+    s.npcs.store(n, Ordering::Relaxed);
+    s.interrupted.store(interrupted, Ordering::Relaxed);
+    s.elided.store(elided, Ordering::Relaxed);
     s.generation.store(generation, Ordering::Release);
     true
 }
 
-/// Stores in `rets` the words from `rsp` to the end of its page that are
-/// addresses in the kernel's code, nearest first; returns how many. Only
-/// that page is read: the interrupted code pushed to `rsp`, so it is
-/// mapped, while the pages above may be the end of the stack.
-fn scan_stack(rsp: u64, rets: &[AtomicU64]) -> usize {
-    unsafe extern "C" {
-        static __stext: u8;
-        static __etext: u8;
-    }
-    // Only the symbols' addresses are taken (`unwind.ld` defines them).
-    let code = (&raw const __stext) as u64..(&raw const __etext) as u64;
-    let mut n = 0;
-    let mut at = rsp & !7;
-    while at < (rsp | 0xfff) && n < rets.len() {
-        // SAFETY: `at` is in the page that holds the interrupted stack's
-        // top, which is mapped (see above), and 8-byte aligned.
-        let word = unsafe { core::ptr::read_volatile(at as *const u64) };
-        if code.contains(&word) {
-            rets[n].store(word, Ordering::Relaxed);
-            n += 1;
-        }
-        at += 8;
-    }
-    n
-}
-
 /// Where every other core is: sends them an NMI (delivered even with
 /// interrupts off) and waits up to `timeout_ns` for each to record its
-/// interrupted RIP, RSP, interrupt flag and the code addresses on its
-/// stack. Calls `each` with every core but this one, in id order, and
-/// what it recorded (`None`: no answer in time). The kernel is built
-/// without frame pointers, so there is no frame chain to walk: the stack
-/// is scanned instead ([`Sampled::rets`]).
+/// interrupted RIP, RSP, interrupt flag and stack (walked by the frame
+/// descriptions: `unwind`). Calls `each` with every core but this one, in
+/// id order, and what it recorded (`None`: no answer in time).
 pub fn sample_others(timeout_ns: u64, mut each: impl FnMut(usize, Option<Sampled>)) {
     let generation = SAMPLE_GEN.fetch_add(1, Ordering::AcqRel) + 1;
     let me = id();
@@ -236,7 +221,12 @@ pub fn sample_others(timeout_ns: u64, mut each: impl FnMut(usize, Option<Sampled
                 rip: s.rip.load(Ordering::Relaxed),
                 rsp: s.rsp.load(Ordering::Relaxed),
                 interrupts: s.interrupts.load(Ordering::Relaxed),
-                rets: s.rets[..s.nrets.load(Ordering::Relaxed)].iter().map(|r| r.load(Ordering::Relaxed)).collect(),
+                stack: {
+                    let interrupted = s.interrupted.load(Ordering::Relaxed);
+                    let pcs = s.pcs[..s.npcs.load(Ordering::Relaxed)].iter().enumerate();
+                    pcs.map(|(i, pc)| Frame { pc: pc.load(Ordering::Relaxed), interrupted: interrupted & (1 << i) != 0 }).collect()
+                },
+                elided: s.elided.load(Ordering::Relaxed),
             }),
         );
     }

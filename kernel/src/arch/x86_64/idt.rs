@@ -9,7 +9,7 @@
 
 use x86_64::registers::control::Cr2;
 use x86_64::registers::rflags::RFlags;
-use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
+use x86_64::structures::idt::{Entry, HandlerFunc, InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
 
 use super::{apic, cpu, entry, gdt, vectors};
 use crate::fault::{self, Fault};
@@ -19,6 +19,23 @@ static IDT: spin::Once<InterruptDescriptorTable> = spin::Once::new();
 /// Loads the (shared) IDT on this core.
 pub fn init() {
     IDT.call_once(build).load();
+}
+
+/// If `addr` is where one of the IDT's handlers starts, whether the CPU
+/// pushes an error code before entering it (the unwinder's question: how
+/// to read the frame below the handler). Reads only the built table, so
+/// it is safe in an NMI.
+pub fn handler_pushes_error_code(addr: u64) -> Option<bool> {
+    /// The vectors for which the CPU pushes an error code (Intel SDM vol.
+    /// 3, table 6-1; 29 and 30 are AMD's and Intel's later ones).
+    const ERROR_CODE: [usize; 10] = [8, 10, 11, 12, 13, 14, 17, 21, 29, 30];
+    let idt = IDT.get()?;
+    // SAFETY: the table is `repr(C)`: 256 gates of 16 bytes, each an
+    // `Entry`, whose address is read the same way whatever handler type
+    // it was set with.
+    let gates = unsafe { &*(idt as *const InterruptDescriptorTable).cast::<[Entry<HandlerFunc>; 256]>() };
+    let vector = gates.iter().position(|gate| gate.handler_addr().as_u64() == addr)?;
+    Some(ERROR_CODE.contains(&vector))
 }
 
 fn build() -> InterruptDescriptorTable {

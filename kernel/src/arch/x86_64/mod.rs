@@ -15,6 +15,7 @@ pub mod qemu;
 pub mod smp;
 pub mod switch;
 pub mod time;
+pub mod unwind;
 pub mod vectors;
 
 use pic8259::ChainedPics;
