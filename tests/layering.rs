@@ -21,7 +21,8 @@ const ALLOWED: &[(&str, &[&str], &str)] = &[
         &["sync", "mm", "fault", "console"],
         "the hardware, at the bottom. Two sideways edges, both kept on \
          purpose: arch reaches its MMIO registers (LAPIC, IOAPIC, ECAM), the \
-         ACPI tables and the AP trampoline page through mm's page tables, \
+         ACPI tables and the AP trampoline page through mm's page tables \
+         (and the stack walk asks mm whether a page is mapped), \
          while mm shoots TLBs down with arch's IPIs; and the IOAPIC's \
          register window is guarded by sync's IrqLock",
     ),
