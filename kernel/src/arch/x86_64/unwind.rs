@@ -25,8 +25,8 @@
 //! the descriptions ask for a register it does not have.
 
 use gimli::{
-    BaseAddresses, CfaRule, EhFrame, EhFrameHdr, EndianSlice, NativeEndian, Register, RegisterRule, UnwindContext,
-    UnwindContextStorage, UnwindSection, UnwindTableRow, X86_64,
+    BaseAddresses, CfaRule, EhFrame, EhFrameHdr, EndianSlice, NativeEndian, ParsedEhFrameHdr, Register, RegisterRule,
+    UnwindContext, UnwindContextStorage, UnwindSection, UnwindTableRow, X86_64,
 };
 use x86_64::VirtAddr;
 
@@ -97,13 +97,14 @@ impl core::fmt::Display for Frame {
 /// caller's, innermost first, at most `max` times. Returns whether the
 /// stack goes on past the last frame given (the walk stopped at `max`).
 pub fn walk(rip: u64, rsp: u64, max: usize, mut each: impl FnMut(Frame)) -> bool {
+    let tables = Tables::new();
     let mut regs = Regs { pc: rip, interrupted: true, rsp, rbp: None };
     for _ in 0..max {
         if !code().contains(&regs.pc) {
             return false;
         }
         each(Frame { pc: regs.pc, interrupted: regs.interrupted });
-        match step(&regs) {
+        match tables.as_ref().and_then(|t| step(t, &regs)) {
             Some(caller) => regs = caller,
             None => return false,
         }
@@ -134,15 +135,13 @@ fn code() -> core::ops::Range<u64> {
 }
 
 /// The registers of the function that called the one at `regs.pc`.
-fn step(regs: &Regs) -> Option<Regs> {
+fn step(t: &Tables, regs: &Regs) -> Option<Regs> {
     // A return address is one past its call, which may be the function's
     // last instruction: look the call itself up.
     let at = if regs.interrupted { regs.pc } else { regs.pc - 1 };
-    let (eh_frame, bases, hdr) = sections();
-    let hdr = hdr.parse(&bases, 8).ok()?;
-    let fde = hdr.table()?.fde_for_address(&eh_frame, &bases, at, EhFrame::cie_from_offset).ok()?;
+    let fde = t.hdr.table()?.fde_for_address(&t.eh_frame, &t.bases, at, EhFrame::cie_from_offset).ok()?;
     let mut ctx = UnwindContext::<usize, OnStack>::new_in();
-    let row = fde.unwind_info_for_address(&eh_frame, &bases, &mut ctx, at).ok()?;
+    let row = fde.unwind_info_for_address(&t.eh_frame, &t.bases, &mut ctx, at).ok()?;
     let cfa = match *row.cfa() {
         CfaRule::RegisterAndOffset { register, offset } if register == X86_64::RSP => regs.rsp.wrapping_add_signed(offset),
         CfaRule::RegisterAndOffset { register, offset } if register == X86_64::RBP => regs.rbp?.wrapping_add_signed(offset),
@@ -172,23 +171,33 @@ fn step(regs: &Regs) -> Option<Regs> {
 }
 
 /// `.eh_frame`, the base addresses its pointers are relative to, and the
-/// table that finds a function's description in it.
-fn sections() -> (EhFrame<Section>, BaseAddresses, EhFrameHdr<Section>) {
-    let hdr_start = &raw const __GNU_EH_FRAME_HDR;
-    let frame_start = &raw const __eh_frame_start;
-    // SAFETY: the linker script's symbols bound the two sections, which
-    // are part of the kernel image, mapped and never written.
-    let (hdr, frame) = unsafe {
-        (
-            core::slice::from_raw_parts(hdr_start, (&raw const __eh_frame_hdr_end).offset_from_unsigned(hdr_start)),
-            core::slice::from_raw_parts(frame_start, (&raw const __eh_frame_end).offset_from_unsigned(frame_start)),
-        )
-    };
-    let bases = BaseAddresses::default()
-        .set_text(code().start)
-        .set_eh_frame_hdr(hdr_start as u64)
-        .set_eh_frame(frame_start as u64);
-    (EhFrame::new(frame, NativeEndian), bases, EhFrameHdr::new(hdr, NativeEndian))
+/// parsed table that finds a function's description in it: read once
+/// per walk.
+struct Tables {
+    eh_frame: EhFrame<Section>,
+    bases: BaseAddresses,
+    hdr: ParsedEhFrameHdr<Section>,
+}
+
+impl Tables {
+    fn new() -> Option<Tables> {
+        let hdr_start = &raw const __GNU_EH_FRAME_HDR;
+        let frame_start = &raw const __eh_frame_start;
+        // SAFETY: the linker script's symbols bound the two sections,
+        // which are part of the kernel image, mapped and never written.
+        let (hdr, frame) = unsafe {
+            (
+                core::slice::from_raw_parts(hdr_start, (&raw const __eh_frame_hdr_end).offset_from_unsigned(hdr_start)),
+                core::slice::from_raw_parts(frame_start, (&raw const __eh_frame_end).offset_from_unsigned(frame_start)),
+            )
+        };
+        let bases = BaseAddresses::default()
+            .set_text(code().start)
+            .set_eh_frame_hdr(hdr_start as u64)
+            .set_eh_frame(frame_start as u64);
+        let hdr = EhFrameHdr::new(hdr, NativeEndian).parse(&bases, 8).ok()?;
+        Some(Tables { eh_frame: EhFrame::new(frame, NativeEndian), bases, hdr })
+    }
 }
 
 /// The stack word at `addr`, if its page is mapped.
