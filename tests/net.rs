@@ -242,13 +242,18 @@ fn httpd_keep_alive_bad_requests_cap_and_baseline() {
         let mut s = connect(port);
         s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         // Before the cap is reached this connection is a 101st holder-like
-        // client the server waits on: the read times out and we try again.
+        // client the server waits on: the read times out, and it becomes
+        // a holder. (When `trickle` dropped a holder whose place an older
+        // connection took, that connection's end leaves a place free: a
+        // new holder must take it, or the cap is never full again.)
         let mut buf = Vec::new();
         if s.read_to_end(&mut buf).is_ok() {
             extras += 1;
             if buf.starts_with(b"HTTP/1.1 503") {
                 refused += 1;
             }
+        } else if s.write_all(b"GET /health HTTP/1.1\r\nX-Slow: a").is_ok() {
+            holders.push(s);
         }
     }
     assert_eq!(refused, extras, "over the cap, every connection is answered 503 and closed");
